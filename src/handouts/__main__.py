@@ -1,0 +1,8 @@
+"""Run the CLI as `python -m handouts`."""
+
+from __future__ import annotations
+
+from handouts.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,295 @@
+"""Build the catalogue: plan outputs, skip the current ones, render the rest, write atomically.
+
+Order of work, pinned by tests: load and validate everything first; then decide staleness
+from fingerprints (never mtimes); then render (in a process pool when there is more than
+one output to make); then write each PDF by atomic rename; the manifest is written last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Literal
+
+from handouts import __version__
+from handouts.content import Catalogue, Project, load_catalogue
+from handouts.errors import HandoutsError, Problem, UsageError
+from handouts.fsutil import atomic_write, locked, remove_partials
+from handouts.manifest import MANIFEST, Entry, read_manifest, write_manifest
+from handouts.outputs import OutputSpec, plan_outputs
+from handouts.render import content_inputs, fingerprint, stylesheets
+
+log = logging.getLogger(__name__)
+
+Status = Literal["built", "unchanged", "failed", "stale", "missing", "extra", "pruned"]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    out_dir: Path
+    brands: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+    docs: tuple[str, ...] = ()
+    force: bool = False
+    check: bool = False
+    prune: bool = False
+    jobs: int = 0
+    shard: tuple[int, int] = (1, 1)
+
+
+@dataclass(frozen=True)
+class Result:
+    path: str
+    status: Status
+    message: str = ""
+
+
+@dataclass
+class BuildReport:
+    results: list[Result] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def ok(self) -> bool:
+        bad = {"failed", "stale", "missing", "extra"}
+        return not self.problems and not any(r.status in bad for r in self.results)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    pages: int
+    content_fingerprint: str
+
+
+ProgressFn = Callable[[Result], None]
+
+
+def build_fingerprint(cat: Catalogue, spec: OutputSpec) -> str:
+    """Hash of every input that can change an output's bytes."""
+    brand = cat.brands[spec.brand]
+    files = content_inputs(cat, spec) + [brand.file.path] + stylesheets(cat.project)
+    if brand.model.logo:
+        files.append((brand.file.path.parent / brand.model.logo).resolve())
+    tools = f"handouts={__version__};weasyprint={package_version('weasyprint')};"
+    tools += f"pypdf={package_version('pypdf')};variant={spec.variant}"
+    return hashlib.sha256((fingerprint(cat.project, files) + tools).encode()).hexdigest()
+
+
+def select_shard(specs: list[OutputSpec], shard: tuple[int, int]) -> list[OutputSpec]:
+    """Keep the outputs of shard I of N: a stable hash of each path picks its shard."""
+    index, total = shard
+    if total == 1:
+        return specs
+    return [
+        s for s in specs
+        if int(hashlib.sha256(s.key.encode()).hexdigest(), 16) % total == index - 1
+    ]
+
+
+def build(
+    project: Project,
+    options: BuildOptions,
+    progress: ProgressFn | None = None,
+    on_plan: Callable[[int], None] | None = None,
+) -> BuildReport:
+    """Build (or with check=True, only compare) the outputs selected by options."""
+    started = time.perf_counter()
+    report = BuildReport()
+    cat = load_catalogue(project, strict=False)
+    report.problems = list(cat.errors)
+    report.warnings = list(cat.warnings)
+    _check_filters(cat, options)
+    from handouts.render import check_templates
+
+    template_problems = check_templates(project, {d.model.kind for d in cat.documents.values()})
+    if template_problems:
+        from handouts.errors import ContentError
+
+        raise ContentError(template_problems)
+    everything = plan_outputs(cat)
+    specs = select_shard(plan_outputs(cat, options.brands, options.langs, options.docs), options.shard)
+    fingerprints = {s.key: build_fingerprint(cat, s) for s in specs}
+    out = options.out_dir
+    emit = progress or (lambda result: None)
+    if on_plan is not None:
+        on_plan(len(specs))
+
+    def record(result: Result) -> None:
+        report.results.append(result)
+        emit(result)
+
+    if options.check:
+        for result in _compare(out, specs, fingerprints, everything, options):
+            record(result)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    with locked(out):
+        remove_partials(out)
+        manifest = read_manifest(out)
+        todo = []
+        for spec in specs:
+            entry = manifest.get(spec.key)
+            if not options.force and _is_current(out, entry, fingerprints[spec.key]):
+                record(Result(spec.key, "unchanged"))
+            else:
+                todo.append(spec)
+        for spec, outcome in _render_all(project, todo, options.jobs):
+            if isinstance(outcome, HandoutsError):
+                record(Result(spec.key, "failed", " ".join(outcome.lines())))
+                continue
+            try:
+                atomic_write(out / spec.relpath, outcome.pdf)
+            except HandoutsError as exc:
+                record(Result(spec.key, "failed", str(exc)))
+                continue
+            manifest[spec.key] = _entry(cat, spec, outcome, fingerprints[spec.key])
+            record(Result(spec.key, "built"))
+        # Entries whose file vanished are no longer true.
+        manifest = {k: e for k, e in manifest.items() if (out / k).is_file()}
+        if options.prune and not report.problems:
+            wanted = {s.key for s in everything}
+            for extra in _extra_files(out, wanted):
+                (out / extra).unlink()
+                manifest.pop(extra, None)
+                record(Result(extra, "pruned"))
+        else:
+            for extra in _extra_files(out, {s.key for s in everything}):
+                log.warning("%s: no content produces this file (remove with --prune)", extra)
+        write_manifest(out, manifest, f"handouts {__version__}")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _check_filters(cat: Catalogue, options: BuildOptions) -> None:
+    for name, given, known in (
+        ("brand", options.brands, sorted(cat.brands)),
+        ("language", options.langs, cat.languages),
+        ("document", options.docs, cat.document_ids),
+    ):
+        for value in given:
+            if value not in known:
+                raise UsageError(f"unknown {name} '{value}'; choose from: {', '.join(known)}")
+
+
+def _is_current(out: Path, entry: Entry | None, wanted: str) -> bool:
+    if entry is None or entry.build_fingerprint != wanted:
+        return False
+    path = out / entry.path
+    try:
+        return path.stat().st_size == entry.bytes and _sha256(path) == entry.sha256
+    except OSError:
+        return False
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _extra_files(out: Path, wanted: set[str]) -> list[str]:
+    if not out.is_dir():
+        return []
+    found = (p.relative_to(out).as_posix() for p in out.rglob("*.pdf") if p.is_file())
+    # Packets and other files written below out/ by other commands are not catalogue outputs.
+    return sorted(p for p in found if p not in wanted and p.count("/") == 2)
+
+
+def _compare(
+    out: Path,
+    specs: list[OutputSpec],
+    fingerprints: dict[str, str],
+    everything: list[OutputSpec],
+    options: BuildOptions,
+) -> list[Result]:
+    manifest = read_manifest(out)
+    results = []
+    for spec in specs:
+        entry = manifest.get(spec.key)
+        if not (out / spec.relpath).is_file():
+            results.append(Result(spec.key, "missing"))
+        elif not _is_current(out, entry, fingerprints[spec.key]):
+            results.append(Result(spec.key, "stale"))
+        else:
+            results.append(Result(spec.key, "unchanged"))
+    unfiltered = not (options.brands or options.langs or options.docs) and options.shard[1] == 1
+    if unfiltered:
+        for extra in _extra_files(out, {s.key for s in everything}):
+            results.append(Result(extra, "extra"))
+        if not (out / MANIFEST).is_file() and specs:
+            results.append(Result(MANIFEST, "missing"))
+    return results
+
+
+def _entry(cat: Catalogue, spec: OutputSpec, rendered: Rendered, build_fp: str) -> Entry:
+    doc = cat.document(spec.doc_id, spec.lang).model
+    return Entry(
+        path=spec.key, document=spec.doc_id, brand=spec.brand, lang=spec.lang,
+        variant=spec.variant, version=doc.version, effective=doc.effective.isoformat(),
+        pages=rendered.pages, bytes=len(rendered.pdf),
+        sha256=hashlib.sha256(rendered.pdf).hexdigest(),
+        content_fingerprint=rendered.content_fingerprint, build_fingerprint=build_fp,
+    )
+
+
+# --- rendering, in this process or in a pool of workers -------------------------------
+
+_worker_catalogues: dict[Path, Catalogue] = {}
+
+
+def _worker_catalogue(root: Path) -> Catalogue:
+    cat = _worker_catalogues.get(root)
+    if cat is None:
+        cat = _worker_catalogues[root] = load_catalogue(Project(root), strict=False)
+    return cat
+
+
+def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
+    """Render one output to PDF bytes; errors are returned, not raised, to keep others going."""
+    from handouts.pdf import html_to_pdf, set_reproducible_epoch
+    from handouts.postprocess import finish_pdf
+    from handouts.render import provenance, render_html
+
+    try:
+        cat = _worker_catalogue(root)
+        prov = provenance(cat, spec)
+        set_reproducible_epoch(prov.effective)
+        html = render_html(cat, spec)
+        allowed = [cat.project.templates, cat.project.content]
+        raw = html_to_pdf(
+            html, base_url=cat.project.templates, allowed=allowed,
+            identifier=prov.fingerprint[:32].encode(), forms=spec.variant == "fillable",
+        )
+        pdf, pages = finish_pdf(raw, spec, cat)
+        return Rendered(pdf, pages, prov.fingerprint)
+    except HandoutsError as exc:
+        return exc
+
+
+def _render_all(
+    project: Project, specs: list[OutputSpec], jobs: int
+) -> Iterator[tuple[OutputSpec, Rendered | HandoutsError]]:
+    """Yield each output with its result, in order, as soon as it is rendered."""
+    root = project.root
+    workers = min(jobs or os.cpu_count() or 1, len(specs))
+    if workers <= 1:
+        for spec in specs:
+            yield spec, render_output(root, spec)
+        return
+    # Workers live for the whole build, so each keeps its fonts and caches warm.
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [(spec, pool.submit(render_output, root, spec)) for spec in specs]
+        for spec, future in futures:
+            yield spec, future.result()

@@ -1,0 +1,215 @@
+"""The `handouts` command line: parse, call one library function, print the report."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from handouts import __version__
+from handouts.errors import HandoutsError
+
+EXIT_HELP = """\b
+Exit codes:
+  0  success
+  1  build --check: out/ is not what a build would produce
+  2  bad input: content, settings, command-line values, or a failed output
+"""
+
+
+def _fail(exc: HandoutsError) -> NoReturn:
+    for line in exc.lines():
+        click.echo(line, err=True)
+    sys.exit(exc.exit_code)
+
+
+def _run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call func, turning our errors into one-line messages and exit codes."""
+    try:
+        return func(*args, **kwargs)
+    except HandoutsError as exc:
+        _fail(exc)
+
+
+def _project(ctx: click.Context) -> Any:
+    from handouts.content import find_project
+
+    return _run(find_project, ctx.obj["project"])
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+
+@click.group(epilog=EXIT_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="handouts")
+@click.option("--project", "project", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True, help="Project folder.")
+@click.option("-v", "--verbose", count=True, help="More log output (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.pass_context
+def main(ctx: click.Context, project: Path, verbose: int, quiet: bool) -> None:
+    """Build branded patient handouts (PDF) from YAML content and Jinja templates."""
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else
+                                         logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    # WeasyPrint reports every CSS nit at WARNING; keep them for -vv.
+    logging.getLogger("weasyprint").setLevel(logging.DEBUG if verbose > 1 else logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.WARNING if verbose > 1 else logging.ERROR)
+    ctx.obj = {"project": project, "quiet": quiet}
+
+
+@main.command(epilog=EXIT_HELP)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: 'out' in the project, or handouts.yaml's out).")
+@click.option("--brand", help="Only these brands (comma-separated ids).")
+@click.option("--lang", help="Only these languages (comma-separated codes).")
+@click.option("--only", "only", help="Only these document ids (comma-separated).")
+@click.option("--force", is_flag=True, help="Rebuild everything, even outputs that are current.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; list stale, missing or extra outputs; exit 1 if any.")
+@click.option("--prune", is_flag=True, help="Remove outputs that no content produces any more.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+              help="Worker processes (default: number of CPUs).")
+@click.option("--shard", help="Build only shard I of N (e.g. 2/4), for CI matrices.")
+@click.pass_context
+def build(ctx: click.Context, out_dir: Path | None, brand: str | None, lang: str | None,
+          only: str | None, force: bool, check: bool, prune: bool, jobs: int,
+          shard: str | None) -> None:
+    """Build the catalogue: every document, brand, language and variant, into out/."""
+    from handouts.build import BuildOptions
+    from handouts.build import build as run_build
+    from handouts.content import load_catalogue
+
+    project = _project(ctx)
+    if out_dir is None:
+        cat = _run(load_catalogue, project, strict=False)
+        out_dir = project.root / cat.config.out
+    options = BuildOptions(
+        out_dir=out_dir, brands=_csv(brand), langs=_csv(lang), docs=_csv(only),
+        force=force, check=check, prune=prune, jobs=jobs, shard=_parse_shard(shard),
+    )
+    from handouts.progress import Progress
+
+    with Progress(enabled=not ctx.obj["quiet"], check=check) as progress:
+        report = _run(run_build, project, options, progress.update, progress.start)
+    for warning in report.warnings:
+        click.echo(str(warning), err=True)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    for result in report.results:
+        if result.status == "failed":
+            click.echo(f"{result.path}: failed: {result.message}", err=True)
+    if check:
+        bad = [r for r in report.results if r.status in ("stale", "missing", "extra")]
+        for r in bad:
+            click.echo(f"{r.status}: {r.path}")
+        click.echo(f"{len(bad)} of {len(report.results)} outputs need a build"
+                   if bad else f"out/ is up to date ({len(report.results)} outputs)", err=True)
+        sys.exit(1 if bad or report.problems else 0)
+    if not ctx.obj["quiet"]:
+        click.echo(
+            f"built {report.count('built')}, unchanged {report.count('unchanged')}, "
+            f"failed {report.count('failed') + len(report.problems)}"
+            + (f", pruned {report.count('pruned')}" if report.count("pruned") else "")
+            + f" in {report.seconds:.2f} s -> {options.out_dir}",
+            err=True,
+        )
+    sys.exit(0 if report.ok else 2)
+
+
+def _parse_shard(value: str | None) -> tuple[int, int]:
+    if not value:
+        return (1, 1)
+    try:
+        index, total = (int(v) for v in value.split("/"))
+    except ValueError:
+        raise click.BadParameter("use I/N, e.g. 1/4", param_hint="--shard") from None
+    if not 1 <= index <= total:
+        raise click.BadParameter("I must be between 1 and N", param_hint="--shard")
+    return index, total
+
+
+@main.command("list")
+@click.pass_context
+def list_cmd(ctx: click.Context) -> None:
+    """List documents, brands, languages and the outputs they produce."""
+    from handouts.content import load_catalogue
+    from handouts.outputs import plan_outputs
+
+    cat = _run(load_catalogue, _project(ctx))
+    click.echo("documents:")
+    for doc_id in cat.document_ids:
+        doc = cat.document(doc_id, cat.config.default_language).model
+        click.echo(f"  {doc_id}  ({doc.kind}, v{doc.version}, {doc.effective}) {doc.title}")
+    click.echo("brands:")
+    for brand_id, brand in sorted(cat.brands.items()):
+        click.echo(f"  {brand_id}  {brand.model.name}")
+    click.echo("languages: " + ", ".join(cat.languages))
+    specs = plan_outputs(cat)
+    click.echo(f"outputs ({len(specs)}):")
+    for spec in specs:
+        click.echo(f"  {spec.relpath}")
+
+
+@main.command()
+@click.option("--strict", is_flag=True, help="Treat warnings (e.g. lagging translations) as errors.")
+@click.pass_context
+def validate(ctx: click.Context, strict: bool) -> None:
+    """Load and check all content and templates, without rendering."""
+    from handouts.content import load_catalogue
+    from handouts.errors import ContentError
+    from handouts.outputs import plan_outputs
+    from handouts.render import check_templates
+
+    project = _project(ctx)
+    cat = _run(load_catalogue, project)
+    problems = check_templates(project, {d.model.kind for d in cat.documents.values()})
+    if problems:
+        _fail(ContentError(problems))
+    for warning in cat.warnings:
+        click.echo(str(warning), err=True)
+    if strict and cat.warnings:
+        click.echo(f"Aborted with {len(cat.warnings)} warning(s) (--strict).", err=True)
+        sys.exit(2)
+    click.echo(
+        f"ok: {len(cat.document_ids)} documents, {len(cat.brands)} brands, "
+        f"{len(cat.languages)} languages, {len(plan_outputs(cat))} outputs"
+    )
+
+
+@main.command()
+@click.argument("doc_id")
+@click.option("--brand", help="Brand id (default: the first).")
+@click.option("--lang", help="Language code (default: the project's default language).")
+@click.option("--variant", type=click.Choice(["print", "fillable"]), default="print",
+              show_default=True)
+@click.option("--html", "as_html", is_flag=True, help="Write the HTML WeasyPrint receives.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file ('-' for stdout; default DOC_ID.pdf or .html).")
+@click.pass_context
+def render(ctx: click.Context, doc_id: str, brand: str | None, lang: str | None, variant: str,
+           as_html: bool, output: Path | None) -> None:
+    """Render one document to PDF, or to the exact HTML WeasyPrint receives."""
+    from handouts.single import render_one
+
+    project = _project(ctx)
+    data = _run(render_one, project, doc_id, brand, lang, variant, as_html)
+    if output is not None and str(output) == "-":
+        sys.stdout.buffer.write(data)
+        return
+    target = output or Path(f"{doc_id}.{'html' if as_html else 'pdf'}")
+    from handouts.fsutil import atomic_write
+
+    _run(atomic_write, target, data)
+    if not ctx.obj["quiet"]:
+        click.echo(f"wrote {target}", err=True)
+
+
+def run() -> None:  # pragma: no cover - thin alias for `python -m handouts`
+    main(prog_name=os.path.basename(sys.argv[0]) or "handouts")

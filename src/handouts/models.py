@@ -1,0 +1,164 @@
+"""Typed, frozen models of the project settings, brands and content; unknown keys are errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
+Version = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+(\.\d+)?$")]
+HexColor = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+# Font names go into CSS, so only characters that cannot end a CSS string or rule.
+FontName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]{0,62}$")]
+Severity = Literal["do-not-treat", "check-with-therapist"]
+DocumentKind = Literal["info", "aftercare", "consent"]
+
+
+class Model(BaseModel):
+    """Base of every model: immutable, strict about unknown keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class ProjectConfig(Model):
+    """Settings from handouts.yaml at the project root (every key optional)."""
+
+    default_language: Lang = "en"
+    out: Short = "out"
+
+
+class Colors(Model):
+    primary: HexColor
+    accent: HexColor
+
+
+class Brand(Model):
+    """A clinic's identity: the fields a layout may show; absent ones are left out."""
+
+    name: Short
+    city: Short | None = None
+    address: Short | None = None
+    phone: Short | None = None
+    email: Short | None = None
+    website: Short | None = None
+    logo: Short | None = None
+    logo_alt: Short | None = None
+    colors: Colors
+    font: FontName = "Open Sans"
+    page_size: Literal["letter", "a4"] = "letter"
+
+    @model_validator(mode="after")
+    def _logo_needs_alt(self) -> Brand:
+        if self.logo and not self.logo_alt:
+            raise ValueError("'logo_alt' is required with 'logo' (text a screen reader says)")
+        return self
+
+
+class Step(Model):
+    title: Short
+    text: Text
+
+
+class Section(Model):
+    """A titled block of a document; at least one kind of content is required."""
+
+    heading: Short
+    paragraphs: tuple[Text, ...] = ()
+    bullets: tuple[Text, ...] = ()
+    steps: tuple[Step, ...] = ()
+    # Blank ruled lines for the therapist to write on the printed sheet.
+    write_in_lines: int = Field(default=0, ge=0, le=30)
+    # List the shared contraindication labels here (info sheet).
+    contraindications: bool = False
+    urgent: bool = False
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Section:
+        if not (self.paragraphs or self.bullets or self.steps or self.write_in_lines
+                or self.contraindications):
+            raise ValueError("section is empty: give it paragraphs, bullets or steps")
+        return self
+
+
+class DocumentBase(Model):
+    id: Slug
+    title: Short
+    version: Version
+    effective: dt.date
+    summary: Text | None = None
+    # For a translation: the version of the default-language document it translates.
+    translates: Version | None = None
+
+
+class InfoDocument(DocumentBase):
+    kind: Literal["info"]
+    sections: tuple[Section, ...] = Field(min_length=1)
+
+
+class AftercareDocument(DocumentBase):
+    kind: Literal["aftercare"]
+    sections: tuple[Section, ...] = Field(min_length=1)
+
+
+class ConsentSections(Model):
+    """The parts an informed consent must have; each is required and non-empty."""
+
+    treatment: Section
+    benefits: Section
+    risks: Section
+    alternatives: Section
+    questions: Section
+    withdrawal: Section
+
+
+class Checklist(Model):
+    heading: Short
+    intro: Text
+
+
+class Signatures(Model):
+    statement: Text
+    witness: bool = True
+
+
+class ConsentDocument(DocumentBase):
+    kind: Literal["consent"]
+    sections: ConsentSections
+    checklist: Checklist
+    signatures: Signatures
+
+
+Document = InfoDocument | AftercareDocument | ConsentDocument
+
+DOCUMENT_MODELS: dict[str, type[DocumentBase]] = {
+    "info": InfoDocument,
+    "aftercare": AftercareDocument,
+    "consent": ConsentDocument,
+}
+
+
+class Contraindication(Model):
+    id: Slug
+    label: Short
+    question: Text
+    severity: Severity
+    therapist_note: Text
+
+
+class ContraindicationList(Model):
+    version: Version
+    items: tuple[Contraindication, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ContraindicationList:
+        seen: set[str] = set()
+        for item in self.items:
+            if item.id in seen:
+                raise ValueError(f"contraindication id '{item.id}' is used twice")
+            seen.add(item.id)
+        return self

@@ -1,0 +1,180 @@
+"""Turn one output's content into the exact HTML WeasyPrint receives: the only Jinja user."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from handouts import __version__
+from handouts.content import Catalogue, Project
+from handouts.errors import Problem, RenderError
+from handouts.outputs import OutputSpec
+
+TEMPLATE_SUFFIX = ".html.j2"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What a printed or signed copy proves: which wording it was built from."""
+
+    doc_id: str
+    version: str
+    effective: dt.date
+    fingerprint: str
+
+    @property
+    def short(self) -> str:
+        return self.fingerprint[:7]
+
+
+def environment(project: Project) -> SandboxedEnvironment:
+    """Return the sandboxed, autoescaping, strict Jinja environment for a project."""
+    return _environment(project.templates)
+
+
+@cache
+def _environment(templates: Path) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(templates),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["long_date"] = _long_date
+    return env
+
+
+def _long_date(value: dt.date, lang: str) -> str:
+    from babel.dates import format_date
+
+    return format_date(value, format="long", locale=lang.replace("-", "_"))
+
+
+def template_name(kind: str) -> str:
+    return f"{kind}{TEMPLATE_SUFFIX}"
+
+
+def template_chain(project: Project, name: str) -> list[Path]:
+    """Return the template and every template it extends, includes or imports."""
+    env = environment(project)
+    seen: list[str] = []
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        source, _, _ = env.loader.get_source(env, current)  # type: ignore[union-attr]
+        ast = env.parse(source)
+        todo.extend(ref for ref in meta.find_referenced_templates(ast) if ref)
+    return [project.templates / n for n in sorted(seen)]
+
+
+def stylesheets(project: Project) -> list[Path]:
+    return sorted((project.templates / "styles").glob("*.css"))
+
+
+def content_inputs(cat: Catalogue, spec: OutputSpec) -> list[Path]:
+    """Files whose text decides the wording of an output (for its provenance fingerprint)."""
+    doc = cat.document(spec.doc_id, spec.lang)
+    files = [doc.file.path]
+    if spec.lang in cat.contraindications:
+        files.append(cat.contraindications[spec.lang].file.path)
+    files.append(cat.messages[spec.lang].file.path)
+    files += template_chain(cat.project, template_name(doc.model.kind))
+    return files
+
+
+def fingerprint(project: Project, files: list[Path]) -> str:
+    """Hash of the files' project-relative names and bytes."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(project.rel(path).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def provenance(cat: Catalogue, spec: OutputSpec) -> Provenance:
+    doc = cat.document(spec.doc_id, spec.lang).model
+    return Provenance(doc.id, doc.version, doc.effective,
+                      fingerprint(cat.project, content_inputs(cat, spec)))
+
+
+def render_html(cat: Catalogue, spec: OutputSpec) -> str:
+    """Render the HTML for one output; raise RenderError naming the template line."""
+    project = cat.project
+    doc = cat.document(spec.doc_id, spec.lang).model
+    brand_loaded = cat.brands[spec.brand]
+    brand = brand_loaded.model
+    logo_url = None
+    if brand.logo:
+        logo_url = (brand_loaded.file.path.parent / brand.logo).resolve().as_uri()
+    items = cat.contraindications[spec.lang].model.items if spec.lang in cat.contraindications else ()
+    prov = provenance(cat, spec)
+    context: dict[str, Any] = {
+        "doc": doc,
+        "brand": brand,
+        "brand_id": spec.brand,
+        "logo_url": logo_url,
+        "lang": spec.lang,
+        "t": cat.messages[spec.lang].model,
+        "contraindications": items,
+        "variant": spec.variant,
+        "provenance": prov,
+        "generator": f"handouts {__version__}",
+        "stylesheets": [p.resolve().as_uri() for p in stylesheets(project)],
+    }
+    name = template_name(doc.kind)
+    try:
+        return environment(project).get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(_template_problem(project, exc.filename, exc.lineno, exc.message)) from exc
+    except jinja2.TemplateError as exc:
+        file, line = _template_frame(project, exc)
+        raise RenderError(_template_problem(project, file, line, str(exc))) from exc
+
+
+def check_templates(project: Project, kinds: set[str]) -> list[Problem]:
+    """Compile every template a kind needs, without rendering; return problems."""
+    problems = []
+    env = environment(project)
+    for kind in sorted(kinds):
+        name = template_name(kind)
+        try:
+            env.get_template(name)
+            template_chain(project, name)
+        except jinja2.TemplateNotFound as exc:
+            problems.append(Problem(f"templates/{exc.name}", None, "template not found"))
+        except jinja2.TemplateSyntaxError as exc:
+            rel = project.rel(Path(exc.filename)) if exc.filename else f"templates/{name}"
+            problems.append(Problem(rel, exc.lineno, f"template error: {exc.message}"))
+    return problems
+
+
+def _template_problem(project: Project, file: str | None, line: int | None, msg: str | None) -> str:
+    where = project.rel(Path(file)) if file else "templates"
+    return str(Problem(where, line, f"template error: {msg}"))
+
+
+def _template_frame(project: Project, exc: BaseException) -> tuple[str | None, int | None]:
+    """Find the innermost traceback frame that ran a template file."""
+    tb = exc.__traceback__
+    found: tuple[str | None, int | None] = (None, None)
+    templates = str(project.templates.resolve())
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(templates):
+            template = tb.tb_frame.f_globals.get("__jinja_template__")
+            line = template.get_corresponding_lineno(tb.tb_lineno) if template else tb.tb_lineno
+            found = (filename, line)
+        tb = tb.tb_next
+    return found

@@ -1,0 +1,145 @@
+"""Load YAML safely while keeping the line of every value, so errors can name file:line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from handouts.errors import Problem
+
+# Bounds that stop alias bombs ("billion laughs") and absurd files long before memory suffers.
+MAX_FILE_BYTES = 2_000_000
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+Loc = tuple[str | int, ...]
+
+
+class YamlProblem(Exception):
+    """Raised inside this module; turned into a Problem with file and line."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass
+class SourceMap:
+    """Lines of every key and value of one YAML file, addressed by their path."""
+
+    file: str
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Sequence[str | int]) -> int | None:
+        """Return the line of loc, or of its nearest ancestor that has one."""
+        path = tuple(loc)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+
+@dataclass(frozen=True)
+class YamlFile:
+    """A parsed YAML file: its data, its raw bytes and where each value came from."""
+
+    path: Path
+    rel: str
+    data: Any
+    raw: bytes
+    source: SourceMap
+
+
+class _Builder:
+    """Turn a composed node tree into plain Python data, recording lines and bounding size."""
+
+    def __init__(self, source: SourceMap) -> None:
+        self.source = source
+        self.count = 0
+        self.constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
+        self.count += 1
+        line = node.start_mark.line + 1
+        if self.count > MAX_NODES:
+            raise YamlProblem(f"file is too large or has runaway aliases (over {MAX_NODES} values)", line)
+        if depth > MAX_DEPTH:
+            raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", line)
+        self.source.lines.setdefault(loc, line)
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise YamlProblem("merge keys (<<) are not supported", key_node.start_mark.line + 1)
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise YamlProblem("keys must be plain text", key_node.start_mark.line + 1)
+                key = str(self.constructor.construct_object(key_node))
+                if key in result:
+                    raise YamlProblem(f"duplicate key '{key}'", key_node.start_mark.line + 1)
+                self.source.lines[loc + (key,)] = key_node.start_mark.line + 1
+                result[key] = self.build(value_node, loc + (key,), depth + 1)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, loc + (i,), depth + 1) for i, item in enumerate(node.value)]
+        if node.tag not in _SCALAR_TAGS:
+            raise YamlProblem(f"unsupported YAML tag {node.tag}", line)
+        return self.constructor.construct_object(node, deep=True)
+
+
+_SCALAR_TAGS = {
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp")
+}
+
+
+def load_yaml(path: Path, root: Path) -> YamlFile:
+    """Parse path as YAML; raise YamlProblem with a line number on any failure."""
+    rel = _relative(path, root)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise YamlProblem(f"cannot read file: {exc.strerror}", None) from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise YamlProblem(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB", None)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlProblem("file is not valid UTF-8 text; save it as UTF-8", line) from exc
+    source = SourceMap(rel)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise YamlProblem(f"invalid YAML: {reason}", line) from exc
+    except yaml.YAMLError as exc:
+        raise YamlProblem(f"invalid YAML: {exc}", None) from exc
+    if node is None:
+        raise YamlProblem("file is empty", 1)
+    try:
+        data = _Builder(source).build(node, (), 0)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        raise YamlProblem(f"invalid value: {exc.problem}", mark.line + 1 if mark else None) from exc
+    except (ValueError, OverflowError) as exc:
+        raise YamlProblem(f"invalid value: {exc}", node.start_mark.line + 1) from exc
+    return YamlFile(path=path, rel=rel, data=data, raw=raw, source=source)
+
+
+def problem_for(path: Path, root: Path, exc: YamlProblem) -> Problem:
+    """Return the Problem for a YamlProblem raised while loading path."""
+    return Problem(_relative(path, root), exc.line, str(exc))
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
