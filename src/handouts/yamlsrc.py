@@ -78,7 +78,7 @@ class _Builder:
                     raise YamlProblem("merge keys (<<) are not supported", key_node.start_mark.line + 1)
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise YamlProblem("keys must be plain text", key_node.start_mark.line + 1)
-                key = str(self.constructor.construct_object(key_node))
+                key = str(key_node.value)
                 if key in result:
                     raise YamlProblem(f"duplicate key '{key}'", key_node.start_mark.line + 1)
                 self.source.lines[loc + (key,)] = key_node.start_mark.line + 1

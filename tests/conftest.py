@@ -1,0 +1,149 @@
+"""Shared fixtures: a tiny project written into tmp_path, and helpers to read PDFs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+CONTRAINDICATIONS = """\
+version: "1.0"
+items:
+  - id: pregnancy
+    label: Pregnancy
+    question: Are you pregnant, or could you be?
+    severity: check-with-therapist
+    therapist_note: Take care, most of all in the first trimester.
+  - id: metal-allergy
+    label: Metal allergy
+    question: Are you allergic to metal?
+    severity: do-not-treat
+    therapist_note: Do not needle.
+"""
+
+INFO = """\
+id: tiny-info
+kind: info
+title: Tiny information sheet
+version: "1.0"
+effective: 2026-11-01
+summary: A small sheet for tests.
+sections:
+  - heading: What it is
+    paragraphs:
+      - Thin needles go into tight muscles.
+  - heading: Who should not have it
+    paragraphs:
+      - The consent form asks about each of these.
+    contraindications: true
+"""
+
+AFTERCARE = """\
+id: tiny-aftercare
+kind: aftercare
+title: Tiny aftercare sheet
+version: "1.0"
+effective: 2026-11-01
+sections:
+  - heading: After your session
+    bullets:
+      - Soreness is normal.
+  - heading: Your exercises
+    paragraphs:
+      - Your therapist writes them here.
+    write_in_lines: 3
+  - heading: Get help now
+    urgent: true
+    paragraphs:
+      - Chest pain after needling near the chest needs emergency care.
+"""
+
+
+def _consent_section(name: str) -> str:
+    return f"  {name}:\n    heading: {name.title()} heading\n    paragraphs:\n      - {name.title()} text.\n"
+
+
+CONSENT = (
+    """\
+id: tiny-consent
+kind: consent
+title: Tiny consent form
+version: "1.0"
+effective: 2026-11-01
+sections:
+"""
+    + "".join(
+        _consent_section(n)
+        for n in ("treatment", "benefits", "risks", "alternatives", "questions", "withdrawal")
+    )
+    + """\
+checklist:
+  heading: Health questions
+  intro: Tick yes or no.
+signatures:
+  statement: I agree to treatment.
+"""
+)
+
+BRAND = """\
+name: Tiny Clinic
+city: Testville
+colors:
+  primary: "#112233"
+  accent: "#445566"
+font: DejaVu Sans
+"""
+
+
+def tiny_files() -> dict[str, str]:
+    """The files of a small but complete project (templates are the real ones)."""
+    messages = (REPO / "content" / "messages" / "en.yaml").read_text("utf-8")
+    return {
+        "content/messages/en.yaml": messages,
+        "content/contraindications/en.yaml": CONTRAINDICATIONS,
+        "content/documents/tiny-info/en.yaml": INFO,
+        "content/documents/tiny-aftercare/en.yaml": AFTERCARE,
+        "content/documents/tiny-consent/en.yaml": CONSENT,
+        "content/brands/tiny.yaml": BRAND,
+    }
+
+
+def write_tree(root: Path, files: dict[str, str | bytes]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(textwrap.dedent(text) if text.startswith("\n") else text, "utf-8")
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Path]:
+    """Return a function writing a tiny project (plus overrides) and returning its root."""
+
+    def make(files: dict[str, str | bytes] | None = None, name: str = "proj") -> Path:
+        root = tmp_path / name
+        shutil.copytree(REPO / "templates", root / "templates")
+        write_tree(root, {**tiny_files(), **(files or {})})
+        return root
+
+    return make
+
+
+@pytest.fixture
+def tiny(make_project: Callable[..., Path]) -> Path:
+    return make_project()
+
+
+def pdftotext(path: Path, *args: str) -> str:
+    """Text of a PDF by poppler, layout kept."""
+    return subprocess.run(
+        ["pdftotext", "-layout", *args, str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
