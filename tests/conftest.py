@@ -147,3 +147,13 @@ def pdftotext(path: Path, *args: str) -> str:
     return subprocess.run(
         ["pdftotext", "-layout", *args, str(path), "-"], check=True, capture_output=True, text=True
     ).stdout
+
+
+def run_cli(root: Path, *args: str) -> tuple[int, str, str]:
+    """Run `handouts --project root ARGS` in-process; return (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from handouts.cli import main
+
+    result = CliRunner().invoke(main, ["--project", str(root), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr

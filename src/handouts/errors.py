@@ -15,7 +15,7 @@ class HandoutsError(Exception):
         return [str(self)]
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Problem:
     """One problem in one input file, at a line when known."""
 
@@ -35,7 +35,9 @@ class ContentError(HandoutsError):
     exit_code = 2
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(p for p in problems if not p.warning)
+        self.problems = sorted(
+            {p for p in problems if not p.warning}, key=lambda p: (p.file, p.line or 0, p.message)
+        )
         super().__init__(f"{len(self.problems)} problem(s) in the content")
 
     def lines(self) -> list[str]:

@@ -73,8 +73,8 @@ def template_chain(project: Project, name: str) -> list[Path]:
         if current in seen:
             continue
         seen.append(current)
-        source, _, _ = env.loader.get_source(env, current)  # type: ignore[union-attr]
-        ast = env.parse(source)
+        source, filename, _ = env.loader.get_source(env, current)  # type: ignore[union-attr]
+        ast = env.parse(source, current, filename)
         todo.extend(ref for ref in meta.find_referenced_templates(ast) if ref)
     return [project.templates / n for n in sorted(seen)]
 
@@ -150,8 +150,8 @@ def check_templates(project: Project, kinds: set[str]) -> list[Problem]:
     for kind in sorted(kinds):
         name = template_name(kind)
         try:
-            env.get_template(name)
             template_chain(project, name)
+            env.get_template(name)
         except jinja2.TemplateNotFound as exc:
             problems.append(Problem(f"templates/{exc.name}", None, "template not found"))
         except jinja2.TemplateSyntaxError as exc:
