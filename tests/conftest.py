@@ -157,3 +157,26 @@ def run_cli(root: Path, *args: str) -> tuple[int, str, str]:
 
     result = CliRunner().invoke(main, ["--project", str(root), *args], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
+
+
+def page_texts(path: Path) -> list[str]:
+    from pypdf import PdfReader
+
+    return [page.extract_text() or "" for page in PdfReader(path).pages]
+
+
+def unembedded_fonts(path: Path) -> list[str]:
+    """Names of fonts used on any page that carry no embedded font file."""
+    from pypdf import PdfReader
+
+    missing = []
+    for page in PdfReader(path).pages:
+        fonts = page.get("/Resources", {}).get_object().get("/Font", {})
+        for ref in fonts.get_object().values():
+            font = ref.get_object()
+            desc_font = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            desc = desc_font.get("/FontDescriptor")
+            desc = desc.get_object() if desc is not None else {}
+            if not any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                missing.append(str(font.get("/BaseFont")))
+    return missing

@@ -20,7 +20,7 @@ from typing import Literal
 
 from handouts import __version__
 from handouts.content import Catalogue, Project, load_catalogue
-from handouts.errors import HandoutsError, Problem, UsageError
+from handouts.errors import ContentError, HandoutsError, Problem, UsageError
 from handouts.fsutil import atomic_write, locked, remove_partials
 from handouts.manifest import MANIFEST, Entry, read_manifest, write_manifest
 from handouts.outputs import OutputSpec, plan_outputs
@@ -116,8 +116,6 @@ def build(
 
     template_problems = check_templates(project, {d.model.kind for d in cat.documents.values()})
     if template_problems:
-        from handouts.errors import ContentError
-
         raise ContentError(template_problems)
     everything = plan_outputs(cat)
     specs = select_shard(plan_outputs(cat, options.brands, options.langs, options.docs), options.shard)
@@ -182,6 +180,8 @@ def _check_filters(cat: Catalogue, options: BuildOptions) -> None:
     ):
         for value in given:
             if value not in known:
+                if cat.errors:
+                    raise ContentError(cat.errors)
                 raise UsageError(f"unknown {name} '{value}'; choose from: {', '.join(known)}")
 
 
