@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Literal
@@ -83,9 +84,18 @@ def build_fingerprint(cat: Catalogue, spec: OutputSpec) -> str:
     files = content_inputs(cat, spec) + [brand.file.path] + stylesheets(cat.project)
     if brand.model.logo:
         files.append((brand.file.path.parent / brand.model.logo).resolve())
-    tools = f"handouts={__version__};weasyprint={package_version('weasyprint')};"
+    tools = f"handouts={__version__}+{_code_hash()};weasyprint={package_version('weasyprint')};"
     tools += f"pypdf={package_version('pypdf')};variant={spec.variant}"
     return hashlib.sha256((fingerprint(cat.project, files) + tools).encode()).hexdigest()
+
+
+@cache
+def _code_hash() -> str:
+    """Hash of handouts' own source, so a changed renderer invalidates outputs in development."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def select_shard(specs: list[OutputSpec], shard: tuple[int, int]) -> list[OutputSpec]:
