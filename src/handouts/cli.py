@@ -213,3 +213,88 @@ def render(ctx: click.Context, doc_id: str, brand: str | None, lang: str | None,
 
 def run() -> None:  # pragma: no cover - thin alias for `python -m handouts`
     main(prog_name=os.path.basename(sys.argv[0]) or "handouts")
+
+
+SCREEN_HELP = """\b
+Exit codes:
+  0  every contraindication answered no, consent ticked, signed and dated
+  1  at least one contraindication answered yes (flagged)
+  3  incomplete: something unanswered or unsigned, nothing flagged
+  2  unreadable: not a PDF, damaged, encrypted without the right password,
+     or not a handouts consent form
+For a folder, the exit code is that of the worst file (unreadable, then flagged,
+then incomplete).
+"""
+
+
+@main.command(epilog=SCREEN_HELP)
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object (see README).")
+@click.option("--password", help="Password of an encrypted form.")
+@click.pass_context
+def screen(ctx: click.Context, path: Path, as_json: bool, password: str | None) -> None:
+    """Read filled consent forms (a file or a folder) and flag contraindications."""
+    import json
+
+    from handouts.screen import EXIT_CODES, screen_path, worst
+
+    root = ctx.obj["project"].resolve()
+    project_root = root if (root / "content").is_dir() else None
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf" and p.is_file())
+        results = [screen_path(f, project_root, password) for f in files]
+        summary = {s: sum(1 for r in results if r.status == s)
+                   for s in ("clear", "flagged", "incomplete", "unreadable")}
+        if as_json:
+            click.echo(json.dumps({"format": 1, "files": [r.to_json() for r in results],
+                                   "summary": summary}, indent=2, ensure_ascii=False))
+        else:
+            for r in results:
+                click.echo(_screen_line(r))
+            click.echo(", ".join(f"{n} {s}" for s, n in summary.items()))
+        sys.exit(EXIT_CODES[worst(results)])
+    result = screen_path(path, project_root, password)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    elif result.status == "unreadable":
+        click.echo(result.error, err=True)
+    else:
+        click.echo(_screen_report(result))
+    sys.exit(result.exit_code)
+
+
+def _screen_line(r: Any) -> str:
+    if r.status == "unreadable":
+        return f"{r.file}: unreadable: {r.error}"
+    detail = ", ".join(f.id for f in r.flagged) if r.flagged else (
+        ", ".join(_missing(r)) if r.status == "incomplete" else "all answered no, signed")
+    return f"{r.file}: {r.status}: {detail}"
+
+
+def _missing(r: Any) -> list[str]:
+    out = [f"unanswered {cid}" for cid in r.unanswered]
+    for ok, what in ((r.consent_box, "consent box not ticked"), (r.signature, "no signature"),
+                     (r.date, "no date")):
+        if not ok:
+            out.append(what)
+    return out
+
+
+def _screen_report(r: Any) -> str:
+    form = r.form
+    lines = [f"{r.file}: {r.status.upper()}"]
+    lines.append(f"  form: {form.document} v{form.version} ({form.effective}), "
+                 f"fingerprint {form.fingerprint[:7]}, language {form.lang}")
+    if r.is_current is False:
+        lines.append(f"  warning: content/ is now at v{r.current_version}; this form is v{form.version}")
+    elif r.is_current is None:
+        lines.append("  warning: no project here to compare the version with (use --project)")
+    if r.patient_name:
+        lines.append(f"  patient: {r.patient_name}")
+    for f in r.flagged:
+        lines.append(f"  YES {f.id} ({f.label}) [{f.severity}]: {f.therapist_note}")
+    for item in _missing(r):
+        lines.append(f"  {item}")
+    if r.status == "clear":
+        lines.append("  all contraindications answered no; consent ticked, signed and dated")
+    return "\n".join(lines)
