@@ -54,15 +54,18 @@ def fix_form(writer: PdfWriter) -> int:
 
 def _prepare_for_redraw(writer: PdfWriter, acroform: DictionaryObject) -> None:
     """Help viewers that redraw fields anyway: valid /DA strings and a ZapfDingbats tick."""
-    resources = acroform["/DR"].get_object()
-    fonts = resources.get("/Font")
-    if fonts is not None:
-        fonts = fonts.get_object()
-        fonts[NameObject("/ZaDb")] = writer._add_object(DictionaryObject({
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/ZapfDingbats"),
-        }))
+    # WeasyPrint's /DR is the page's own resources; give the form a copy, so that the
+    # (standard, unembedded) ZapfDingbats never appears among the page's fonts.
+    page_fonts = acroform["/DR"].get_object().get("/Font", DictionaryObject()).get_object()
+    fonts = DictionaryObject(page_fonts)
+    fonts[NameObject("/ZaDb")] = writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"),
+        NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/ZapfDingbats"),
+    }))
+    acroform[NameObject("/DR")] = writer._add_object(
+        DictionaryObject({NameObject("/Font"): writer._add_object(fonts)})
+    )
     for page in writer.pages:
         for ref in page.get("/Annots", []):
             widget = ref.get_object()
