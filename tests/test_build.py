@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import INFO, page_texts, pdftotext, run_cli, unembedded_fonts
 from pypdf import PdfReader
+
+from conftest import INFO, page_texts, pdftotext, run_cli, unembedded_fonts
 
 Make = Callable[..., Path]
 
@@ -57,11 +58,18 @@ def test_consent_has_every_section_and_contraindication(built: Path) -> None:
     text = pdftotext(built / "out/tiny/en/tiny-consent.pdf")
     for heading in ("Treatment", "Benefits", "Risks", "Alternatives", "Questions", "Withdrawal"):
         assert f"{heading} heading" in text
-    for label, question in (("Pregnancy", "Are you pregnant, or could you be?"),
-                            ("Metal allergy", "Are you allergic to metal?")):
+    for label, question in (
+        ("Pregnancy", "Are you pregnant, or could you be?"),
+        ("Metal allergy", "Are you allergic to metal?"),
+    ):
         assert label in text and question in text
-    for line in ("Patient name (please print)", "Date of birth", "Therapist name (please print)",
-                 "Witness or guardian (if needed)", "I agree to treatment."):
+    for line in (
+        "Patient name (please print)",
+        "Date of birth",
+        "Therapist name (please print)",
+        "Witness or guardian (if needed)",
+        "I agree to treatment.",
+    ):
         assert line in text
 
 

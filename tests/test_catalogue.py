@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO, pdftotext, run_cli
 
 BRANDS = ["demo", "turning-point"]
@@ -41,10 +42,25 @@ def test_every_document_for_every_brand(out: Path) -> None:
 @pytest.mark.parametrize("brand", BRANDS)
 def test_information_sheet_sections(out: Path, brand: str) -> None:
     text = flat(out / brand / "en/dry-needling-info.pdf")
-    for phrase in ("intramuscular stimulation", "trigger point", "twitch", "A-delta", "C fibres",
-                   "endorphins", "enkephalins", "inflammation", "blood", "central sensitization",
-                   "stress", "sterile", "prick", "Sports injuries", "not right for everyone",
-                   "consent form", "How to reach us"):
+    for phrase in (
+        "intramuscular stimulation",
+        "trigger point",
+        "twitch",
+        "A-delta",
+        "C fibres",
+        "endorphins",
+        "enkephalins",
+        "inflammation",
+        "blood",
+        "central sensitization",
+        "stress",
+        "sterile",
+        "prick",
+        "Sports injuries",
+        "not right for everyone",
+        "consent form",
+        "How to reach us",
+    ):
         assert phrase.lower() in text.lower(), phrase
     for label in ("Fear of needles", "Pregnancy", "Allergy to metal", "Recent surgery"):
         assert label in text
@@ -53,8 +69,15 @@ def test_information_sheet_sections(out: Path, brand: str) -> None:
 @pytest.mark.parametrize("brand", BRANDS)
 def test_aftercare_sheet_sections(out: Path, brand: str) -> None:
     text = flat(out / brand / "en/dry-needling-aftercare.pdf").lower()
-    for phrase in ("soreness", "ice or heat", "exercises", "shortness of breath", "chest pain",
-                   "collapsed lung", "emergency"):
+    for phrase in (
+        "soreness",
+        "ice or heat",
+        "exercises",
+        "shortness of breath",
+        "chest pain",
+        "collapsed lung",
+        "emergency",
+    ):
         assert phrase in text, phrase
 
 
@@ -62,9 +85,21 @@ def test_aftercare_sheet_sections(out: Path, brand: str) -> None:
 def test_consent_form_sections_and_checklist(out: Path, brand: str) -> None:
     text = flat(out / brand / "en/dry-needling-consent.pdf")
     lower = text.lower()
-    for phrase in ("not acupuncture", "pneumothorax", "blood", "bruising", "chest wall",
-                   "hours later", "other physiotherapy", "ask questions", "change your mind",
-                   "patient name", "date of birth", "therapist name", "witness"):
+    for phrase in (
+        "not acupuncture",
+        "pneumothorax",
+        "blood",
+        "bruising",
+        "chest wall",
+        "hours later",
+        "other physiotherapy",
+        "ask questions",
+        "change your mind",
+        "patient name",
+        "date of birth",
+        "therapist name",
+        "witness",
+    ):
         assert phrase in lower, phrase
     import yaml
 
@@ -99,8 +134,9 @@ def test_sizes(out: Path) -> None:
 
 def test_pdffonts_shows_every_font_embedded(out: Path) -> None:
     for pdf in sorted(out.rglob("*.pdf")):
-        lines = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True,
-                               text=True).stdout.splitlines()[2:]
+        lines = subprocess.run(
+            ["pdffonts", str(pdf)], check=True, capture_output=True, text=True
+        ).stdout.splitlines()[2:]
         assert lines, pdf
         for line in lines:
             columns = line.split()
@@ -110,8 +146,10 @@ def test_pdffonts_shows_every_font_embedded(out: Path) -> None:
 def _green_pixels_in_header(pdf: Path, tmp_path: Path) -> int:
     from PIL import Image
 
-    subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "1", "-png", "-singlefile", str(pdf),
-                    str(tmp_path / "p")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-f", "1", "-l", "1", "-png", "-singlefile", str(pdf), str(tmp_path / "p")],
+        check=True,
+    )
     with Image.open(tmp_path / "p.png") as image:
         header = image.convert("RGB").crop((0, 0, image.width // 3, image.height // 8))
         raw = header.tobytes()

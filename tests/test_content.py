@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from conftest import CONSENT, INFO, run_cli
 
 Make = Callable[..., Path]
@@ -27,34 +28,67 @@ def test_shipped_tiny_project_is_valid(tiny: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        ({"content/documents/tiny-info/en.yaml": INFO.replace("title: Tiny information sheet\n", "")},
-         "content/documents/tiny-info/en.yaml:1: 'title' is required"),
-        ({"content/documents/tiny-info/en.yaml": INFO.replace("summary:", "sumary:")},
-         "content/documents/tiny-info/en.yaml:6: unknown key 'sumary' (a typo?)"),
-        ({"content/documents/tiny-info/en.yaml": INFO.replace('version: "1.0"', "version: 1.0")},
-         "content/documents/tiny-info/en.yaml:4: 'version': Input should be a valid string"),
-        ({"content/documents/tiny-info/en.yaml": INFO.replace("kind: info", "kind: leaflet")},
-         "content/documents/tiny-info/en.yaml:2: 'kind' must be one of: info, aftercare, consent"),
-        ({"content/documents/tiny-info/en.yaml": INFO.replace("id: tiny-info", "id: other")},
-         "content/documents/tiny-info/en.yaml:1: 'id' is 'other' but the folder is 'tiny-info'"),
-        ({"content/documents/tiny-info/en.yaml": INFO.replace(
-            "    paragraphs:\n      - Thin needles go into tight muscles.\n", "")},
-         "content/documents/tiny-info/en.yaml:8: 'sections[0]': section is empty"),
-        ({"content/documents/tiny-consent/en.yaml": CONSENT.replace("  risks:", "  risky:")},
-         "content/documents/tiny-consent/en.yaml:6: 'sections.risks' is required"),
-        ({"content/brands/tiny.yaml": "name: X\ncolors:\n  primary: red\n  accent: '#000000'\n"},
-         "content/brands/tiny.yaml:3: 'colors.primary': String should match pattern"),
-        ({"content/brands/tiny.yaml": "name: X\nlogo: nope.svg\nlogo_alt: X\n"
-          "colors: {primary: '#000000', accent: '#000000'}\n"},
-         "content/brands/tiny.yaml:2: logo file not found: content/brands/nope.svg"),
-        ({"content/brands/tiny.yaml": "name: X\nlogo: ../../../etc/passwd\nlogo_alt: X\n"
-          "colors: {primary: '#000000', accent: '#000000'}\n"},
-         "content/brands/tiny.yaml:2: 'logo' must be a file inside content/"),
-        ({"content/brands/tiny.yaml": "name: X\nfont: 'Evil; } body { color: red'\n"
-          "colors: {primary: '#000000', accent: '#000000'}\n"},
-         "content/brands/tiny.yaml:2: 'font': String should match pattern"),
-        ({"content/documents/tiny-info/en.yaml": "id: [unclosed\n"},
-         "content/documents/tiny-info/en.yaml:2: invalid YAML"),
+        (
+            {"content/documents/tiny-info/en.yaml": INFO.replace("title: Tiny information sheet\n", "")},
+            "content/documents/tiny-info/en.yaml:1: 'title' is required",
+        ),
+        (
+            {"content/documents/tiny-info/en.yaml": INFO.replace("summary:", "sumary:")},
+            "content/documents/tiny-info/en.yaml:6: unknown key 'sumary' (a typo?)",
+        ),
+        (
+            {"content/documents/tiny-info/en.yaml": INFO.replace('version: "1.0"', "version: 1.0")},
+            "content/documents/tiny-info/en.yaml:4: 'version': Input should be a valid string",
+        ),
+        (
+            {"content/documents/tiny-info/en.yaml": INFO.replace("kind: info", "kind: leaflet")},
+            "content/documents/tiny-info/en.yaml:2: 'kind' must be one of: info, aftercare, consent",
+        ),
+        (
+            {"content/documents/tiny-info/en.yaml": INFO.replace("id: tiny-info", "id: other")},
+            "content/documents/tiny-info/en.yaml:1: 'id' is 'other' but the folder is 'tiny-info'",
+        ),
+        (
+            {
+                "content/documents/tiny-info/en.yaml": INFO.replace(
+                    "    paragraphs:\n      - Thin needles go into tight muscles.\n", ""
+                )
+            },
+            "content/documents/tiny-info/en.yaml:8: 'sections[0]': section is empty",
+        ),
+        (
+            {"content/documents/tiny-consent/en.yaml": CONSENT.replace("  risks:", "  risky:")},
+            "content/documents/tiny-consent/en.yaml:6: 'sections.risks' is required",
+        ),
+        (
+            {"content/brands/tiny.yaml": "name: X\ncolors:\n  primary: red\n  accent: '#000000'\n"},
+            "content/brands/tiny.yaml:3: 'colors.primary': String should match pattern",
+        ),
+        (
+            {
+                "content/brands/tiny.yaml": "name: X\nlogo: nope.svg\nlogo_alt: X\n"
+                "colors: {primary: '#000000', accent: '#000000'}\n"
+            },
+            "content/brands/tiny.yaml:2: logo file not found: content/brands/nope.svg",
+        ),
+        (
+            {
+                "content/brands/tiny.yaml": "name: X\nlogo: ../../../etc/passwd\nlogo_alt: X\n"
+                "colors: {primary: '#000000', accent: '#000000'}\n"
+            },
+            "content/brands/tiny.yaml:2: 'logo' must be a file inside content/",
+        ),
+        (
+            {
+                "content/brands/tiny.yaml": "name: X\nfont: 'Evil; } body { color: red'\n"
+                "colors: {primary: '#000000', accent: '#000000'}\n"
+            },
+            "content/brands/tiny.yaml:2: 'font': String should match pattern",
+        ),
+        (
+            {"content/documents/tiny-info/en.yaml": "id: [unclosed\n"},
+            "content/documents/tiny-info/en.yaml:2: invalid YAML",
+        ),
     ],
 )
 def test_each_bad_input_gives_one_line_with_file_and_line(
@@ -67,19 +101,24 @@ def test_each_bad_input_gives_one_line_with_file_and_line(
 
 
 def test_consent_section_that_is_empty_is_an_error(make_project: Make) -> None:
-    empty = CONSENT.replace("  risks:\n    heading: Risks heading\n    paragraphs:\n      - Risks text.\n",
-                            "  risks:\n    heading: Risks heading\n")
+    empty = CONSENT.replace(
+        "  risks:\n    heading: Risks heading\n    paragraphs:\n      - Risks text.\n",
+        "  risks:\n    heading: Risks heading\n",
+    )
     code, lines = errors_of(make_project, {"content/documents/tiny-consent/en.yaml": empty})
     assert code == 2
     assert any("'sections.risks': section is empty" in line for line in lines), lines
 
 
 def test_all_problems_are_reported_in_one_run(make_project: Make) -> None:
-    code, lines = errors_of(make_project, {
-        "content/documents/tiny-info/en.yaml": INFO.replace("title:", "titel:"),
-        "content/brands/tiny.yaml": "name: X\ncolors: {primary: '#000000'}\n",
-        "content/contraindications/en.yaml": "version: '1.0'\nitems: []\n",
-    })
+    code, lines = errors_of(
+        make_project,
+        {
+            "content/documents/tiny-info/en.yaml": INFO.replace("title:", "titel:"),
+            "content/brands/tiny.yaml": "name: X\ncolors: {primary: '#000000'}\n",
+            "content/contraindications/en.yaml": "version: '1.0'\nitems: []\n",
+        },
+    )
     assert code == 2
     files = {line.split(":")[0] for line in lines[:-1]}
     assert files == {
@@ -101,8 +140,9 @@ def test_missing_message_is_reported(make_project: Make, tiny: Path) -> None:
 def test_untranslated_document_falls_back_with_a_warning(make_project: Make, tiny: Path) -> None:
     messages = (tiny / "content/messages/en.yaml").read_text()
     contra = (tiny / "content/contraindications/en.yaml").read_text()
-    root = make_project({"content/messages/fr.yaml": messages,
-                         "content/contraindications/fr.yaml": contra}, "p3")
+    root = make_project(
+        {"content/messages/fr.yaml": messages, "content/contraindications/fr.yaml": contra}, "p3"
+    )
     code, out, err = run_cli(root, "validate")
     assert code == 0
     assert "content/documents/tiny-info/fr.yaml: warning: not translated" in err
@@ -111,7 +151,9 @@ def test_untranslated_document_falls_back_with_a_warning(make_project: Make, tin
 
 
 def test_template_syntax_error_names_template_and_line(tiny: Path) -> None:
-    (tiny / "templates/sheet.html.j2").write_text("{% extends 'base.html.j2' %}\n{% block content %}\n{{ oops(\n")
+    (tiny / "templates/sheet.html.j2").write_text(
+        "{% extends 'base.html.j2' %}\n{% block content %}\n{{ oops(\n"
+    )
     code, _, err = run_cli(tiny, "validate")
     assert code == 2
     assert err.startswith("templates/sheet.html.j2:3: template error")

@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from conftest import run_cli
 from pypdf import PdfReader
+
+from conftest import run_cli
 
 Make = Callable[..., Path]
 
@@ -87,10 +87,12 @@ def test_shards_partition_the_catalogue(make_project: Make) -> None:
     from handouts.content import Project, load_catalogue
     from handouts.outputs import plan_outputs
 
-    root = make_project({
-        f"content/brands/b{i}.yaml": f"name: B{i}\ncolors: {{primary: '#000000', accent: '#000000'}}\n"
-        for i in range(6)
-    })
+    root = make_project(
+        {
+            f"content/brands/b{i}.yaml": f"name: B{i}\ncolors: {{primary: '#000000', accent: '#000000'}}\n"
+            for i in range(6)
+        }
+    )
     specs = plan_outputs(load_catalogue(Project(root)))
     assert len(specs) == 28
     for total in (2, 3, 5):
@@ -109,10 +111,26 @@ def test_source_date_epoch_is_honoured_and_builds_are_identical(make_project: Ma
     root = make_project()
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
     for out in ("a", "b"):
-        subprocess.run([sys.executable, "-m", "handouts", "--project", str(root), "-q", "build",
-                        "--out", str(root / out)], check=True, env=env)
-    files = sorted(p.relative_to(root / "a") for p in (root / "a").rglob("*") if p.is_file()
-                   and not p.name.startswith("."))
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "handouts",
+                "--project",
+                str(root),
+                "-q",
+                "build",
+                "--out",
+                str(root / out),
+            ],
+            check=True,
+            env=env,
+        )
+    files = sorted(
+        p.relative_to(root / "a")
+        for p in (root / "a").rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    )
     assert len(files) == 5
     for rel in files:
         assert (root / "a" / rel).read_bytes() == (root / "b" / rel).read_bytes(), rel
@@ -122,16 +140,19 @@ def test_source_date_epoch_is_honoured_and_builds_are_identical(make_project: Ma
 
 
 def test_killed_builds_never_leave_a_broken_pdf(make_project: Make) -> None:
-    root = make_project({
-        f"content/brands/b{i}.yaml": f"name: B{i}\ncolors: {{primary: '#000000', accent: '#000000'}}\n"
-        for i in range(3)
-    })
+    root = make_project(
+        {
+            f"content/brands/b{i}.yaml": f"name: B{i}\ncolors: {{primary: '#000000', accent: '#000000'}}\n"
+            for i in range(3)
+        }
+    )
     rng = random.Random(7)
     out = root / "out"
-    for attempt in range(6):
+    for _attempt in range(6):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "handouts", "--project", str(root), "-q", "build", "--force",
-             "-j", "2"], start_new_session=True)
+            [sys.executable, "-m", "handouts", "--project", str(root), "-q", "build", "--force", "-j", "2"],
+            start_new_session=True,
+        )
         time.sleep(rng.uniform(0.8, 3.5))
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()

@@ -8,12 +8,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli, tiny_files, write_tree
 from pypdf import PdfReader, PdfWriter
 
+from conftest import REPO, run_cli, tiny_files, write_tree
+
 IDS = ["pregnancy", "metal-allergy"]
-SIGNED = {"consent.agree": "/Yes", "patient.name": "Łukasz Żółć", "patient.signature": "Jane Doe",
-          "patient.date": "2026-12-01"}
+SIGNED = {
+    "consent.agree": "/Yes",
+    "patient.name": "Łukasz Żółć",
+    "patient.signature": "Jane Doe",
+    "patient.date": "2026-12-01",
+}
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +52,13 @@ def test_fields_names_tooltips_and_print_flags(form: Path) -> None:
     reader = PdfReader(form)
     fields = reader.get_fields()
     assert set(fields) == {f"contraindication.{i}" for i in IDS} | {
-        "consent.agree", "patient.name", "patient.dob", "patient.signature", "patient.date",
-        "therapist.name"}
+        "consent.agree",
+        "patient.name",
+        "patient.dob",
+        "patient.signature",
+        "patient.date",
+        "therapist.name",
+    }
     for name, f in fields.items():
         assert f.get("/TU"), name
     assert "Are you pregnant" in fields["contraindication.pregnancy"]["/TU"]
@@ -198,8 +208,22 @@ def _dark_pixels(png: Path, box: tuple[int, int, int, int]) -> int:
 
 
 def _render(pdf: Path, dest: Path, page: int) -> Path:
-    subprocess.run(["pdftoppm", "-r", "72", "-f", str(page), "-l", str(page), "-png", "-singlefile",
-                    str(pdf), str(dest)], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "72",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-png",
+            "-singlefile",
+            str(pdf),
+            str(dest),
+        ],
+        check=True,
+    )
     return dest.with_suffix(".png")
 
 
@@ -216,14 +240,20 @@ def test_filled_answers_are_drawn_when_rasterised(form: Path, tmp_path: Path) ->
             widget = ref.get_object()
             name = widget.get("/T") or widget["/Parent"].get_object().get("/T")
             states = list(widget.get("/AP", {}).get("/N", {}).keys())
-            expected_on = (name == "contraindication.pregnancy" and states == ["/yes"]) or (
-                name == "contraindication.metal-allergy" and states == ["/no"]) or name in (
-                "consent.agree", "patient.name", "patient.signature", "patient.date")
+            expected_on = (
+                (name == "contraindication.pregnancy" and states == ["/yes"])
+                or (name == "contraindication.metal-allergy" and states == ["/no"])
+                or name in ("consent.agree", "patient.name", "patient.signature", "patient.date")
+            )
             if not expected_on:
                 continue
             x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
-            box = (int(min(x1, x2)), int(height - max(y1, y2)), int(max(x1, x2)) + 1,
-                   int(height - min(y1, y2)) + 1)
+            box = (
+                int(min(x1, x2)),
+                int(height - max(y1, y2)),
+                int(max(x1, x2)) + 1,
+                int(height - min(y1, y2)) + 1,
+            )
             assert _dark_pixels(full, box) > _dark_pixels(blank, box) + 3, name
             checked += 1
     assert checked == 6

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from conftest import INFO, pdftotext, run_cli
 
 Make = Callable[..., Path]
@@ -64,8 +65,7 @@ def test_hostile_content_prints_literally(make_project: Make) -> None:
 
 
 def test_hostile_brand_name_is_escaped(make_project: Make) -> None:
-    brand = ('name: "</title><script>x</script> & Co"\n'
-             "colors: {primary: '#000000', accent: '#000000'}\n")
+    brand = "name: \"</title><script>x</script> & Co\"\ncolors: {primary: '#000000', accent: '#000000'}\n"
     root = make_project({"content/brands/tiny.yaml": brand})
     code, _, err = run_cli(root, "render", "tiny-info", "--html", "-o", str(root / "x.html"))
     assert code == 0, err
@@ -96,11 +96,13 @@ def test_template_cannot_load_files_outside_the_project(tiny: Path, snippet: str
 def test_template_cannot_reach_the_network(tiny: Path, canary: tuple[str, list[str]]) -> None:
     url, hits = canary
     sheet = tiny / "templates/sheet.html.j2"
-    sheet.write_text(sheet.read_text().replace(
-        "{% block content %}",
-        f'{{% block content %}}<link rel="stylesheet" href="{url}/a.css"><img src="{url}/b.png">'
-        f'<style>@import "{url}/c.css"; body {{ background: url({url}/d.png) }}</style>',
-    ))
+    sheet.write_text(
+        sheet.read_text().replace(
+            "{% block content %}",
+            f'{{% block content %}}<link rel="stylesheet" href="{url}/a.css"><img src="{url}/b.png">'
+            f'<style>@import "{url}/c.css"; body {{ background: url({url}/d.png) }}</style>',
+        )
+    )
     code, _, err = run_cli(tiny, "build", "--only", "tiny-info")
     assert code == 2
     assert f"refused to load {url}" in err

@@ -103,10 +103,7 @@ def select_shard(specs: list[OutputSpec], shard: tuple[int, int]) -> list[Output
     index, total = shard
     if total == 1:
         return specs
-    return [
-        s for s in specs
-        if int(hashlib.sha256(s.key.encode()).hexdigest(), 16) % total == index - 1
-    ]
+    return [s for s in specs if int(hashlib.sha256(s.key.encode()).hexdigest(), 16) % total == index - 1]
 
 
 def build(
@@ -246,11 +243,18 @@ def _compare(
 def _entry(cat: Catalogue, spec: OutputSpec, rendered: Rendered, build_fp: str) -> Entry:
     doc = cat.document(spec.doc_id, spec.lang).model
     return Entry(
-        path=spec.key, document=spec.doc_id, brand=spec.brand, lang=spec.lang,
-        variant=spec.variant, version=doc.version, effective=doc.effective.isoformat(),
-        pages=rendered.pages, bytes=len(rendered.pdf),
+        path=spec.key,
+        document=spec.doc_id,
+        brand=spec.brand,
+        lang=spec.lang,
+        variant=spec.variant,
+        version=doc.version,
+        effective=doc.effective.isoformat(),
+        pages=rendered.pages,
+        bytes=len(rendered.pdf),
         sha256=hashlib.sha256(rendered.pdf).hexdigest(),
-        content_fingerprint=rendered.content_fingerprint, build_fingerprint=build_fp,
+        content_fingerprint=rendered.content_fingerprint,
+        build_fingerprint=build_fp,
     )
 
 
@@ -279,8 +283,11 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
         html = render_html(cat, spec)
         allowed = [cat.project.templates, cat.project.content]
         raw = html_to_pdf(
-            html, base_url=cat.project.templates, allowed=allowed,
-            identifier=prov.fingerprint[:32].encode(), forms=spec.variant == "fillable",
+            html,
+            base_url=cat.project.templates,
+            allowed=allowed,
+            identifier=prov.fingerprint[:32].encode(),
+            forms=spec.variant == "fillable",
         )
         pdf, pages = finish_pdf(raw, spec, cat)
         return Rendered(pdf, pages, prov.fingerprint)

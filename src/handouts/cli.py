@@ -48,15 +48,24 @@ def _csv(value: str | None) -> tuple[str, ...]:
 
 @click.group(epilog=EXIT_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="handouts")
-@click.option("--project", "project", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True, help="Project folder.")
+@click.option(
+    "--project",
+    "project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project folder.",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.pass_context
 def main(ctx: click.Context, project: Path, verbose: int, quiet: bool) -> None:
     """Build branded patient handouts (PDF) from YAML content and Jinja templates."""
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else
-                                         logging.INFO if verbose else logging.WARNING)
+    level = (
+        logging.ERROR
+        if quiet
+        else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    )
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
     # WeasyPrint reports every CSS nit at WARNING; keep them for -vv.
     logging.getLogger("weasyprint").setLevel(logging.DEBUG if verbose > 1 else logging.ERROR)
@@ -65,22 +74,37 @@ def main(ctx: click.Context, project: Path, verbose: int, quiet: bool) -> None:
 
 
 @main.command(epilog=EXIT_HELP)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default: 'out' in the project, or handouts.yaml's out).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: 'out' in the project, or handouts.yaml's out).",
+)
 @click.option("--brand", help="Only these brands (comma-separated ids).")
 @click.option("--lang", help="Only these languages (comma-separated codes).")
 @click.option("--only", "only", help="Only these document ids (comma-separated).")
 @click.option("--force", is_flag=True, help="Rebuild everything, even outputs that are current.")
-@click.option("--check", is_flag=True,
-              help="Write nothing; list stale, missing or extra outputs; exit 1 if any.")
+@click.option(
+    "--check", is_flag=True, help="Write nothing; list stale, missing or extra outputs; exit 1 if any."
+)
 @click.option("--prune", is_flag=True, help="Remove outputs that no content produces any more.")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
-              help="Worker processes (default: number of CPUs).")
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes (default: number of CPUs)."
+)
 @click.option("--shard", help="Build only shard I of N (e.g. 2/4), for CI matrices.")
 @click.pass_context
-def build(ctx: click.Context, out_dir: Path | None, brand: str | None, lang: str | None,
-          only: str | None, force: bool, check: bool, prune: bool, jobs: int,
-          shard: str | None) -> None:
+def build(
+    ctx: click.Context,
+    out_dir: Path | None,
+    brand: str | None,
+    lang: str | None,
+    only: str | None,
+    force: bool,
+    check: bool,
+    prune: bool,
+    jobs: int,
+    shard: str | None,
+) -> None:
     """Build the catalogue: every document, brand, language and variant, into out/."""
     from handouts.build import BuildOptions
     from handouts.build import build as run_build
@@ -91,8 +115,15 @@ def build(ctx: click.Context, out_dir: Path | None, brand: str | None, lang: str
         cat = _run(load_catalogue, project, strict=False)
         out_dir = project.root / cat.config.out
     options = BuildOptions(
-        out_dir=out_dir, brands=_csv(brand), langs=_csv(lang), docs=_csv(only),
-        force=force, check=check, prune=prune, jobs=jobs, shard=_parse_shard(shard),
+        out_dir=out_dir,
+        brands=_csv(brand),
+        langs=_csv(lang),
+        docs=_csv(only),
+        force=force,
+        check=check,
+        prune=prune,
+        jobs=jobs,
+        shard=_parse_shard(shard),
     )
     from handouts.progress import Progress
 
@@ -109,8 +140,12 @@ def build(ctx: click.Context, out_dir: Path | None, brand: str | None, lang: str
         bad = [r for r in report.results if r.status in ("stale", "missing", "extra")]
         for r in bad:
             click.echo(f"{r.status}: {r.path}")
-        click.echo(f"{len(bad)} of {len(report.results)} outputs need a build"
-                   if bad else f"out/ is up to date ({len(report.results)} outputs)", err=True)
+        click.echo(
+            f"{len(bad)} of {len(report.results)} outputs need a build"
+            if bad
+            else f"out/ is up to date ({len(report.results)} outputs)",
+            err=True,
+        )
         sys.exit(1 if bad or report.problems else 0)
     if not ctx.obj["quiet"]:
         click.echo(
@@ -187,14 +222,24 @@ def validate(ctx: click.Context, strict: bool) -> None:
 @click.argument("doc_id")
 @click.option("--brand", help="Brand id (default: the first).")
 @click.option("--lang", help="Language code (default: the project's default language).")
-@click.option("--variant", type=click.Choice(["print", "fillable"]), default="print",
-              show_default=True)
+@click.option("--variant", type=click.Choice(["print", "fillable"]), default="print", show_default=True)
 @click.option("--html", "as_html", is_flag=True, help="Write the HTML WeasyPrint receives.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output file ('-' for stdout; default DOC_ID.pdf or .html).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file ('-' for stdout; default DOC_ID.pdf or .html).",
+)
 @click.pass_context
-def render(ctx: click.Context, doc_id: str, brand: str | None, lang: str | None, variant: str,
-           as_html: bool, output: Path | None) -> None:
+def render(
+    ctx: click.Context,
+    doc_id: str,
+    brand: str | None,
+    lang: str | None,
+    variant: str,
+    as_html: bool,
+    output: Path | None,
+) -> None:
     """Render one document to PDF, or to the exact HTML WeasyPrint receives."""
     from handouts.single import render_one
 
@@ -243,11 +288,18 @@ def screen(ctx: click.Context, path: Path, as_json: bool, password: str | None) 
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf" and p.is_file())
         results = [screen_path(f, project_root, password) for f in files]
-        summary = {s: sum(1 for r in results if r.status == s)
-                   for s in ("clear", "flagged", "incomplete", "unreadable")}
+        summary = {
+            s: sum(1 for r in results if r.status == s)
+            for s in ("clear", "flagged", "incomplete", "unreadable")
+        }
         if as_json:
-            click.echo(json.dumps({"format": 1, "files": [r.to_json() for r in results],
-                                   "summary": summary}, indent=2, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {"format": 1, "files": [r.to_json() for r in results], "summary": summary},
+                    indent=2,
+                    ensure_ascii=False,
+                )
+            )
         else:
             for r in results:
                 click.echo(_screen_line(r))
@@ -266,15 +318,21 @@ def screen(ctx: click.Context, path: Path, as_json: bool, password: str | None) 
 def _screen_line(r: Any) -> str:
     if r.status == "unreadable":
         return f"{r.file}: unreadable: {r.error}"
-    detail = ", ".join(f.id for f in r.flagged) if r.flagged else (
-        ", ".join(_missing(r)) if r.status == "incomplete" else "all answered no, signed")
+    detail = (
+        ", ".join(f.id for f in r.flagged)
+        if r.flagged
+        else (", ".join(_missing(r)) if r.status == "incomplete" else "all answered no, signed")
+    )
     return f"{r.file}: {r.status}: {detail}"
 
 
 def _missing(r: Any) -> list[str]:
     out = [f"unanswered {cid}" for cid in r.unanswered]
-    for ok, what in ((r.consent_box, "consent box not ticked"), (r.signature, "no signature"),
-                     (r.date, "no date")):
+    for ok, what in (
+        (r.consent_box, "consent box not ticked"),
+        (r.signature, "no signature"),
+        (r.date, "no date"),
+    ):
         if not ok:
             out.append(what)
     return out
@@ -283,8 +341,10 @@ def _missing(r: Any) -> list[str]:
 def _screen_report(r: Any) -> str:
     form = r.form
     lines = [f"{r.file}: {r.status.upper()}"]
-    lines.append(f"  form: {form.document} v{form.version} ({form.effective}), "
-                 f"fingerprint {form.fingerprint[:7]}, language {form.lang}")
+    lines.append(
+        f"  form: {form.document} v{form.version} ({form.effective}), "
+        f"fingerprint {form.fingerprint[:7]}, language {form.lang}"
+    )
     if r.is_current is False:
         lines.append(f"  warning: content/ is now at v{r.current_version}; this form is v{form.version}")
     elif r.is_current is None:

@@ -226,9 +226,7 @@ def _load_messages(loader: _Loader, config: ProjectConfig) -> dict[str, Loaded[d
         if yf is None:
             continue
         data = yf.data
-        if not isinstance(data, dict) or not all(
-            isinstance(v, str) and v.strip() for v in data.values()
-        ):
+        if not isinstance(data, dict) or not all(isinstance(v, str) and v.strip() for v in data.values()):
             loader.problems.append(
                 Problem(yf.rel, 1, "expected a mapping of message names to non-empty text")
             )
@@ -238,7 +236,8 @@ def _load_messages(loader: _Loader, config: ProjectConfig) -> dict[str, Loaded[d
     if default is None:
         loader.problems.append(
             Problem(
-                f"content/messages/{config.default_language}.yaml", None,
+                f"content/messages/{config.default_language}.yaml",
+                None,
                 "the default language has no message catalogue",
             )
         )
@@ -280,8 +279,11 @@ def _load_documents(loader: _Loader) -> dict[tuple[str, str], Loaded[Document]]:
         folder = path.parent.name
         if doc.id != folder:
             loader.problems.append(
-                Problem(yf.rel, yf.source.line_of(("id",)),
-                        f"'id' is '{doc.id}' but the folder is '{folder}'; make them the same")
+                Problem(
+                    yf.rel,
+                    yf.source.line_of(("id",)),
+                    f"'id' is '{doc.id}' but the folder is '{folder}'; make them the same",
+                )
             )
             continue
         documents[(doc.id, path.stem)] = Loaded(doc, yf)  # type: ignore[arg-type]
@@ -292,55 +294,75 @@ def _cross_check(cat: Catalogue, loader: _Loader) -> None:
     """Checks that span files: languages, translations, the shared contraindication list."""
     default = cat.config.default_language
     langs = set(cat.messages)
-    for (doc_id, lang), loaded in cat.documents.items():
+    for (_, lang), loaded in cat.documents.items():
         if lang not in langs:
             loader.problems.append(
-                Problem(loaded.file.rel, None,
-                        f"language '{lang}' has no message catalogue content/messages/{lang}.yaml")
+                Problem(
+                    loaded.file.rel,
+                    None,
+                    f"language '{lang}' has no message catalogue content/messages/{lang}.yaml",
+                )
             )
     for doc_id in sorted({doc_id for doc_id, _ in cat.documents}):
         source = cat.documents.get((doc_id, default))
         if source is None:
             loader.problems.append(
-                Problem(f"content/documents/{doc_id}", None,
-                        f"no {default}.yaml: every document needs the default language")
+                Problem(
+                    f"content/documents/{doc_id}",
+                    None,
+                    f"no {default}.yaml: every document needs the default language",
+                )
             )
             continue
         for lang in sorted(langs - {default}):
             translation = cat.documents.get((doc_id, lang))
             if translation is None:
                 loader.problems.append(
-                    Problem(f"content/documents/{doc_id}/{lang}.yaml", None,
-                            f"not translated; the {lang} output falls back to {default}",
-                            warning=True)
+                    Problem(
+                        f"content/documents/{doc_id}/{lang}.yaml",
+                        None,
+                        f"not translated; the {lang} output falls back to {default}",
+                        warning=True,
+                    )
                 )
             elif translation.model.translates != source.model.version:
                 line = translation.file.source.line_of(("translates",))
                 loader.problems.append(
-                    Problem(translation.file.rel, line,
-                            f"translation lags: it translates version "
-                            f"{translation.model.translates or '?'} but {default} is at "
-                            f"{source.model.version}", warning=True)
+                    Problem(
+                        translation.file.rel,
+                        line,
+                        f"translation lags: it translates version "
+                        f"{translation.model.translates or '?'} but {default} is at "
+                        f"{source.model.version}",
+                        warning=True,
+                    )
                 )
     needs_list = any(d.model.kind == "consent" for d in cat.documents.values()) or any(
-        s.contraindications for d in cat.documents.values()
-        if d.model.kind != "consent" for s in d.model.sections  # type: ignore[union-attr]
+        s.contraindications
+        for d in cat.documents.values()
+        if d.model.kind != "consent"
+        for s in d.model.sections
     )
     if needs_list:
         for lang in sorted(langs):
             if lang not in cat.contraindications:
                 loader.problems.append(
-                    Problem(f"content/contraindications/{lang}.yaml", None,
-                            "missing: the consent form and information sheet need it")
+                    Problem(
+                        f"content/contraindications/{lang}.yaml",
+                        None,
+                        "missing: the consent form and information sheet need it",
+                    )
                 )
     base = cat.contraindications.get(default)
     if base is not None:
         base_ids = [c.id for c in base.model.items]
-        for lang, loaded in cat.contraindications.items():
-            ids = [c.id for c in loaded.model.items]
+        for lang, contra in cat.contraindications.items():
+            ids = [c.id for c in contra.model.items]
             if lang != default and ids != base_ids:
                 loader.problems.append(
-                    Problem(loaded.file.rel, None,
-                            f"contraindication ids differ from {default}: "
-                            f"expected {', '.join(base_ids)}")
+                    Problem(
+                        contra.file.rel,
+                        None,
+                        f"contraindication ids differ from {default}: expected {', '.join(base_ids)}",
+                    )
                 )

@@ -10,6 +10,7 @@ appearance streams WeasyPrint drew, so ticks show without a viewer redrawing the
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pypdf import PdfWriter
 from pypdf.generic import (
@@ -30,7 +31,7 @@ def fix_form(writer: PdfWriter) -> int:
     root = writer._root_object
     if "/AcroForm" not in root:
         return 0
-    acroform = root["/AcroForm"].get_object()
+    acroform: Any = root["/AcroForm"].get_object()
     kids_of_groups: set[int] = set()
     fields = [ref for ref in acroform["/Fields"]]
     for ref in fields:
@@ -42,9 +43,7 @@ def fix_form(writer: PdfWriter) -> int:
         field = ref.get_object()
         if field.get("/FT") == "/Btn" and "/Kids" not in field and "/Parent" not in field:
             _rename_state(field, "/on", CHECKBOX_ON)
-    acroform[NameObject("/Fields")] = ArrayObject(
-        ref for ref in fields if ref.idnum not in kids_of_groups
-    )
+    acroform[NameObject("/Fields")] = ArrayObject(ref for ref in fields if ref.idnum not in kids_of_groups)
     # Every button carries its own appearance; asking viewers to redraw them would make
     # some (poppler without a ZapfDingbats font) draw the ticks invisibly.
     acroform[NameObject("/NeedAppearances")] = BooleanObject(False)
@@ -52,17 +51,21 @@ def fix_form(writer: PdfWriter) -> int:
     return len(acroform["/Fields"])
 
 
-def _prepare_for_redraw(writer: PdfWriter, acroform: DictionaryObject) -> None:
+def _prepare_for_redraw(writer: PdfWriter, acroform: Any) -> None:
     """Help viewers that redraw fields anyway: valid /DA strings and a ZapfDingbats tick."""
     # WeasyPrint's /DR is the page's own resources; give the form a copy, so that the
     # (standard, unembedded) ZapfDingbats never appears among the page's fonts.
     page_fonts = acroform["/DR"].get_object().get("/Font", DictionaryObject()).get_object()
     fonts = DictionaryObject(page_fonts)
-    fonts[NameObject("/ZaDb")] = writer._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"),
-        NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/ZapfDingbats"),
-    }))
+    fonts[NameObject("/ZaDb")] = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/ZapfDingbats"),
+            }
+        )
+    )
     acroform[NameObject("/DR")] = writer._add_object(
         DictionaryObject({NameObject("/Font"): writer._add_object(fonts)})
     )
@@ -73,9 +76,7 @@ def _prepare_for_redraw(writer: PdfWriter, acroform: DictionaryObject) -> None:
                 continue
             if "/DA" in widget:
                 # WeasyPrint starts /DA with a graphics-state operator that poppler rejects.
-                widget[NameObject("/DA")] = TextStringObject(
-                    _GS_OPERATOR.sub("", str(widget["/DA"]))
-                )
+                widget[NameObject("/DA")] = TextStringObject(_GS_OPERATOR.sub("", str(widget["/DA"])))
             parent = widget.get("/Parent")
             kind = widget.get("/FT") or (parent.get_object().get("/FT") if parent else None)
             if kind == "/Btn":
@@ -86,7 +87,7 @@ def _prepare_for_redraw(writer: PdfWriter, acroform: DictionaryObject) -> None:
                 widget[NameObject("/DA")] = TextStringObject("/ZaDb 0 Tf 0 g")
 
 
-def _fix_radio_group(group: DictionaryObject) -> None:
+def _fix_radio_group(group: Any) -> None:
     options = [str(o) for o in group.get("/Opt", [])]
     for index, kid_ref in enumerate(group["/Kids"]):
         kid = kid_ref.get_object()
@@ -100,7 +101,7 @@ def _fix_radio_group(group: DictionaryObject) -> None:
     group.pop(NameObject("/Opt"), None)
 
 
-def _rename_state(widget: DictionaryObject, old: str, new: str) -> None:
+def _rename_state(widget: Any, old: str, new: str) -> None:
     for mode in ("/N", "/D"):
         appearances = widget.get("/AP", {}).get(mode)
         if appearances is None:

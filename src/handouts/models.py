@@ -79,8 +79,9 @@ class Section(Model):
 
     @model_validator(mode="after")
     def _not_empty(self) -> Section:
-        if not (self.paragraphs or self.bullets or self.steps or self.write_in_lines
-                or self.contraindications):
+        if not (
+            self.paragraphs or self.bullets or self.steps or self.write_in_lines or self.contraindications
+        ):
             raise ValueError("section is empty: give it paragraphs, bullets or steps")
         return self
 

@@ -10,6 +10,7 @@ import click
 
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
     from handouts.build import Result
 
@@ -21,13 +22,14 @@ class Progress:
         self.enabled = enabled and not check
         self.tty = sys.stderr.isatty()
         self.bar: RichProgress | None = None
-        self.task: int | None = None
+        self.task: TaskID | None = None
 
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.bar is not None:
             self.bar.stop()
 
@@ -39,8 +41,13 @@ class Progress:
         from rich.progress import Progress as RichProgress
 
         self.bar = RichProgress(
-            TextColumn("building"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.description}"), console=Console(stderr=True), transient=True,
+            TextColumn("building"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=Console(stderr=True),
+            transient=True,
         )
         self.bar.start()
         self.task = self.bar.add_task("", total=total)

@@ -105,8 +105,7 @@ def fingerprint(project: Project, files: list[Path]) -> str:
 
 def provenance(cat: Catalogue, spec: OutputSpec) -> Provenance:
     doc = cat.document(spec.doc_id, spec.lang).model
-    return Provenance(doc.id, doc.version, doc.effective,
-                      fingerprint(cat.project, content_inputs(cat, spec)))
+    return Provenance(doc.id, doc.version, doc.effective, fingerprint(cat.project, content_inputs(cat, spec)))
 
 
 def render_html(cat: Catalogue, spec: OutputSpec) -> str:

@@ -101,7 +101,7 @@ def read_form(path: Path, password: str | None = None) -> tuple[FormInfo, dict[s
                 raise PdfInputError(f"{path}: encrypted; give the password with --password")
             if not reader.decrypt(password):
                 raise PdfInputError(f"{path}: wrong password")
-        meta = reader.metadata or {}
+        meta: Any = reader.metadata or {}
         info = FormInfo(
             document=str(meta.get("/handoutsdoc", "")),
             version=str(meta.get("/handoutsversion", "")),
@@ -118,13 +118,22 @@ def read_form(path: Path, password: str | None = None) -> tuple[FormInfo, dict[s
         raise
     except FileNotDecryptedError as exc:
         raise PdfInputError(f"{path}: encrypted; give the password with --password") from exc
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
-            RecursionError, OverflowError, AssertionError, UnicodeError, OSError) as exc:
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+        OverflowError,
+        AssertionError,
+        UnicodeError,
+        OSError,
+    ) as exc:
         raise PdfInputError(f"{path}: unreadable PDF ({type(exc).__name__})") from exc
     if not fields:
-        raise PdfInputError(
-            f"{path}: not a fillable consent form (no form fields; screen the -fillable.pdf)"
-        )
+        raise PdfInputError(f"{path}: not a fillable consent form (no form fields; screen the -fillable.pdf)")
     values = {name: f.get("/V") for name, f in fields.items()}
     kinds = {name: f.get("/FT") for name, f in fields.items()}
     return info, {"values": values, "kinds": kinds}, [c for c in checklist.split(",") if c]
@@ -138,12 +147,13 @@ def evaluate(
     values, kinds = fields["values"], fields["kinds"]
     result = ScreenResult(file=str(path), status="clear", form=info)
     prefix = "contraindication."
-    present = {name[len(prefix):] for name in values if name.startswith(prefix)}
+    present = {name[len(prefix) :] for name in values if name.startswith(prefix)}
     if present != set(checklist):
         missing = sorted(set(checklist) - present)
         extra = sorted(present - set(checklist))
         detail = (f"missing {', '.join(missing)}" if missing else "") + (
-            f"{'; ' if missing else ''}unexpected {', '.join(extra)}" if extra else "")
+            f"{'; ' if missing else ''}unexpected {', '.join(extra)}" if extra else ""
+        )
         raise PdfInputError(f"{path}: checklist fields do not match the form's own list ({detail})")
     for cid in checklist:
         name = prefix + cid
@@ -151,20 +161,26 @@ def evaluate(
         if kinds[name] != "/Btn" or answer not in ("yes", "no", "Off", ""):
             raise PdfInputError(f"{path}: field {name} holds an answer this reader does not know")
         result.answers[cid] = answer if answer in ("yes", "no") else None
-    for name, kind in (("consent.agree", "/Btn"), ("patient.signature", "/Tx"),
-                       ("patient.date", "/Tx"), ("patient.name", "/Tx")):
+    for name, kind in (
+        ("consent.agree", "/Btn"),
+        ("patient.signature", "/Tx"),
+        ("patient.date", "/Tx"),
+        ("patient.name", "/Tx"),
+    ):
         if name not in values or kinds[name] != kind:
             raise PdfInputError(f"{path}: field {name} is missing or of the wrong type")
     result.consent_box = _name_value(values["consent.agree"]) in ("Yes", "on")
     result.signature = bool(str(values["patient.signature"] or "").strip())
     result.date = bool(str(values["patient.date"] or "").strip())
-    result.patient_name = str(values["patient.name"] or "").strip()
+    result.patient_name = str(values["patient.name"] or "").strip()  # stdout only
     known = current.checklist if current else {}
-    for cid, answer in result.answers.items():
-        if answer == "yes":
-            result.flagged.append(known.get(cid) or Flag(
-                cid, cid, "unknown", "not in the current content: check this answer by hand"))
-        elif answer is None:
+    for cid, given in result.answers.items():
+        if given == "yes":
+            result.flagged.append(
+                known.get(cid)
+                or Flag(cid, cid, "unknown", "not in the current content: check this answer by hand")
+            )
+        elif given is None:
             result.unanswered.append(cid)
     if current is not None:
         result.current_version = current.version
@@ -196,9 +212,7 @@ def current_content(project_root: Path | None, info: FormInfo) -> CurrentContent
     if info.document in cat.document_ids:
         version = cat.document(info.document, lang).model.version
     items = cat.contraindications[lang].model.items if lang in cat.contraindications else ()
-    return CurrentContent(
-        version, {c.id: Flag(c.id, c.label, c.severity, c.therapist_note) for c in items}
-    )
+    return CurrentContent(version, {c.id: Flag(c.id, c.label, c.severity, c.therapist_note) for c in items})
 
 
 def screen_path(path: Path, project_root: Path | None, password: str | None = None) -> ScreenResult:

@@ -91,10 +91,7 @@ class _Builder:
         return self.constructor.construct_object(node, deep=True)
 
 
-_SCALAR_TAGS = {
-    f"tag:yaml.org,2002:{name}"
-    for name in ("str", "int", "float", "bool", "null", "timestamp")
-}
+_SCALAR_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
 def load_yaml(path: Path, root: Path) -> YamlFile:
@@ -116,9 +113,9 @@ def load_yaml(path: Path, root: Path) -> YamlFile:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
+        at = mark.line + 1 if mark else None
         reason = exc.problem or exc.context or "invalid YAML"
-        raise YamlProblem(f"invalid YAML: {reason}", line) from exc
+        raise YamlProblem(f"invalid YAML: {reason}", at) from exc
     except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}", None) from exc
     if node is None:
