@@ -29,12 +29,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-EXPECTED = [
+DOCUMENTS = [
+    "tiny/en/tiny-aftercare-large-print.pdf",
     "tiny/en/tiny-aftercare.pdf",
+    "tiny/en/tiny-consent-fillable-large-print.pdf",
     "tiny/en/tiny-consent-fillable.pdf",
+    "tiny/en/tiny-consent-large-print.pdf",
     "tiny/en/tiny-consent.pdf",
+    "tiny/en/tiny-info-large-print.pdf",
     "tiny/en/tiny-info.pdf",
 ]
+STAMPS = ["tiny/en/_packet-stamp-large-print.pdf", "tiny/en/_packet-stamp.pdf"]
+EXPECTED = sorted(DOCUMENTS + STAMPS)
 
 
 def test_outputs_and_manifest(built: Path) -> None:
@@ -80,7 +86,7 @@ def test_info_sheet_lists_contraindications_and_contact(built: Path) -> None:
 
 
 def test_brand_name_and_page_numbers_on_every_page(built: Path) -> None:
-    for rel in EXPECTED:
+    for rel in DOCUMENTS:
         pages = page_texts(built / "out" / rel)
         for number, text in enumerate(pages, 1):
             assert "Tiny Clinic" in text, (rel, number)
@@ -90,13 +96,15 @@ def test_brand_name_and_page_numbers_on_every_page(built: Path) -> None:
 def test_footer_shows_provenance(built: Path) -> None:
     manifest = json.loads((built / "out/manifest.json").read_text())
     for entry in manifest["outputs"]:
+        if entry["path"] in STAMPS:
+            continue
         text = page_texts(built / "out" / entry["path"])[0]
         assert f"Version {entry['version']}" in text
         assert entry["content_fingerprint"][:7] in text
 
 
 def test_page_size_fonts_and_metadata(built: Path) -> None:
-    for rel in EXPECTED:
+    for rel in DOCUMENTS:
         path = built / "out" / rel
         reader = PdfReader(path)
         for page in reader.pages:
@@ -109,14 +117,15 @@ def test_page_size_fonts_and_metadata(built: Path) -> None:
         assert meta.subject
         assert "tiny" in meta["/Keywords"]
         assert meta["/CreationDate"].startswith("D:20261101")
-        assert meta["/handoutsdoc"] == rel.split("/")[-1].removesuffix(".pdf").removesuffix("-fillable")
+        name = rel.split("/")[-1].removesuffix(".pdf").removesuffix("-large-print")
+        assert meta["/handoutsdoc"] == name.removesuffix("-fillable")
         assert reader.trailer["/Root"]["/Lang"] == "en"
 
 
 def test_second_build_renders_nothing_and_second_out_is_byte_identical(built: Path) -> None:
     code, _, err = run_cli(built, "build")
     assert code == 0
-    assert "built 0, unchanged 4" in err
+    assert "built 0, unchanged 10" in err
     code, _, err = run_cli(built, "build", "--out", str(built / "other"), "-j", "1")
     assert code == 0, err
     for rel in EXPECTED + ["manifest.json"]:
@@ -154,7 +163,7 @@ def test_failing_document_leaves_others_built_and_old_pdf_intact(make_project: M
     code, _, err = run_cli(root, "build")
     assert code == 2
     assert "content/documents/tiny-info/en.yaml:3: unknown key 'titel'" in err
-    assert "built 1, unchanged 2" in err
+    assert "built 2, unchanged 6" in err
     assert (root / "out/tiny/en/tiny-info.pdf").read_bytes() == old
     assert "Aches" in pdftotext(root / "out/tiny/en/tiny-aftercare.pdf")
     manifest = json.loads((root / "out/manifest.json").read_text())

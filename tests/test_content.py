@@ -22,7 +22,7 @@ def errors_of(make_project: Make, files: dict[str, str]) -> tuple[int, list[str]
 def test_shipped_tiny_project_is_valid(tiny: Path) -> None:
     code, out, err = run_cli(tiny, "validate")
     assert code == 0, err
-    assert "3 documents, 1 brands, 1 languages, 4 outputs" in out
+    assert "3 documents, 1 brands, 1 languages, 10 outputs" in out
 
 
 @pytest.mark.parametrize(

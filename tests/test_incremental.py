@@ -29,7 +29,7 @@ def test_noop_build_renders_nothing(make_project: Make) -> None:
     code, _, err = run_cli(root, "build")
     assert code == 0
     assert built_paths(err) == set()
-    assert "built 0, unchanged 4, failed 0" in err
+    assert "built 0, unchanged 10, failed 0" in err
 
 
 def test_touching_a_template_rebuilds_exactly_its_dependants(make_project: Make) -> None:
@@ -39,16 +39,26 @@ def test_touching_a_template_rebuilds_exactly_its_dependants(make_project: Make)
     consent.write_text(consent.read_text() + "\n{# a comment changes the bytes #}\n")
     code, _, err = run_cli(root, "build")
     assert code == 0
-    assert built_paths(err) == {"tiny/en/tiny-consent.pdf", "tiny/en/tiny-consent-fillable.pdf"}
+    assert built_paths(err) == {
+        "tiny/en/tiny-consent.pdf",
+        "tiny/en/tiny-consent-fillable.pdf",
+        "tiny/en/tiny-consent-large-print.pdf",
+        "tiny/en/tiny-consent-fillable-large-print.pdf",
+    }
     sheet = root / "templates/sheet.html.j2"
     sheet.write_text(sheet.read_text() + "\n")
     _, _, err = run_cli(root, "build")
-    assert built_paths(err) == {"tiny/en/tiny-info.pdf", "tiny/en/tiny-aftercare.pdf"}
+    assert built_paths(err) == {
+        "tiny/en/tiny-info.pdf",
+        "tiny/en/tiny-aftercare.pdf",
+        "tiny/en/tiny-info-large-print.pdf",
+        "tiny/en/tiny-aftercare-large-print.pdf",
+    }
     # The shared list feeds the consent form and (through its section) the info sheet too.
     contra = root / "content/contraindications/en.yaml"
     contra.write_text(contra.read_text() + "\n")
     _, _, err = run_cli(root, "build")
-    assert len(built_paths(err)) == 4
+    assert len(built_paths(err)) == 8  # every document variant; not the packet stamps
 
 
 def test_check_reports_stale_missing_and_extra(make_project: Make) -> None:
@@ -63,7 +73,10 @@ def test_check_reports_stale_missing_and_extra(make_project: Make) -> None:
     before = {p: p.read_bytes() for p in (root / "out").rglob("*") if p.is_file()}
     code, out, _ = run_cli(root, "build", "--check")
     assert code == 1
-    assert out.strip().splitlines() == ["stale: tiny/en/tiny-info.pdf"]
+    assert out.strip().splitlines() == [
+        "stale: tiny/en/tiny-info.pdf",
+        "stale: tiny/en/tiny-info-large-print.pdf",
+    ]
     assert {p: p.read_bytes() for p in (root / "out").rglob("*") if p.is_file()} == before
     (root / "out/tiny/en/old-doc.pdf").write_bytes(b"%PDF-1.7\n")
     code, out, _ = run_cli(root, "build", "--check")
@@ -94,7 +107,7 @@ def test_shards_partition_the_catalogue(make_project: Make) -> None:
         }
     )
     specs = plan_outputs(load_catalogue(Project(root)))
-    assert len(specs) == 28
+    assert len(specs) == 70
     for total in (2, 3, 5):
         shards = [select_shard(specs, (i, total)) for i in range(1, total + 1)]
         keys = [s.key for shard in shards for s in shard]
@@ -131,7 +144,7 @@ def test_source_date_epoch_is_honoured_and_builds_are_identical(make_project: Ma
         for p in (root / "a").rglob("*")
         if p.is_file() and not p.name.startswith(".")
     )
-    assert len(files) == 5
+    assert len(files) == 11
     for rel in files:
         assert (root / "a" / rel).read_bytes() == (root / "b" / rel).read_bytes(), rel
     # The creation date comes from the content, not from the clock.

@@ -25,7 +25,7 @@ from handouts.errors import ContentError, HandoutsError, Problem, UsageError
 from handouts.fsutil import atomic_write, locked, remove_partials
 from handouts.manifest import MANIFEST, Entry, read_manifest, write_manifest
 from handouts.outputs import OutputSpec, plan_outputs
-from handouts.render import content_inputs, fingerprint, stylesheets
+from handouts.render import Provenance, content_inputs, fingerprint, stylesheets
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class BuildReport:
 class Rendered:
     pdf: bytes
     pages: int
-    content_fingerprint: str
+    provenance: Provenance
 
 
 ProgressFn = Callable[[Result], None]
@@ -82,6 +82,7 @@ def build_fingerprint(cat: Catalogue, spec: OutputSpec) -> str:
     """Hash of every input that can change an output's bytes."""
     brand = cat.brands[spec.brand]
     files = content_inputs(cat, spec) + [brand.file.path] + stylesheets(cat.project)
+    files += sorted((cat.project.templates / "fonts").glob("*"))
     if brand.model.logo:
         files.append((brand.file.path.parent / brand.model.logo).resolve())
     tools = f"handouts={__version__}+{_code_hash()};weasyprint={package_version('weasyprint')};"
@@ -161,7 +162,7 @@ def build(
             except HandoutsError as exc:
                 record(Result(spec.key, "failed", str(exc)))
                 continue
-            manifest[spec.key] = _entry(cat, spec, outcome, fingerprints[spec.key])
+            manifest[spec.key] = _entry(spec, outcome, fingerprints[spec.key])
             record(Result(spec.key, "built"))
         # Entries whose file vanished are no longer true.
         manifest = {k: e for k, e in manifest.items() if (out / k).is_file()}
@@ -240,20 +241,20 @@ def _compare(
     return results
 
 
-def _entry(cat: Catalogue, spec: OutputSpec, rendered: Rendered, build_fp: str) -> Entry:
-    doc = cat.document(spec.doc_id, spec.lang).model
+def _entry(spec: OutputSpec, rendered: Rendered, build_fp: str) -> Entry:
+    prov = rendered.provenance
     return Entry(
         path=spec.key,
         document=spec.doc_id,
         brand=spec.brand,
         lang=spec.lang,
         variant=spec.variant,
-        version=doc.version,
-        effective=doc.effective.isoformat(),
+        version=prov.version,
+        effective=prov.effective.isoformat(),
         pages=rendered.pages,
         bytes=len(rendered.pdf),
         sha256=hashlib.sha256(rendered.pdf).hexdigest(),
-        content_fingerprint=rendered.content_fingerprint,
+        content_fingerprint=prov.fingerprint,
         build_fingerprint=build_fp,
     )
 
@@ -287,10 +288,10 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
             base_url=cat.project.templates,
             allowed=allowed,
             identifier=prov.fingerprint[:32].encode(),
-            forms=spec.variant == "fillable",
+            forms=spec.has_form,
         )
-        pdf, pages = finish_pdf(raw, spec, cat)
-        return Rendered(pdf, pages, prov.fingerprint)
+        pdf, pages = finish_pdf(raw, spec)
+        return Rendered(pdf, pages, prov)
     except HandoutsError as exc:
         return exc
 

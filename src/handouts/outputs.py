@@ -8,14 +8,18 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from handouts.content import Catalogue
 
-Variant = Literal["print", "fillable"]
+Variant = Literal["print", "fillable", "large-print", "fillable-large-print", "stamp", "stamp-large-print"]
 
 # Which variants each document kind is built in. Order is the order outputs are listed.
 VARIANTS: dict[str, tuple[Variant, ...]] = {
-    "info": ("print",),
-    "aftercare": ("print",),
-    "consent": ("print", "fillable"),
+    "info": ("print", "large-print"),
+    "aftercare": ("print", "large-print"),
+    "consent": ("print", "fillable", "large-print", "fillable-large-print"),
 }
+
+# Per brand and language: a one-field page that packets stamp "Prepared for ..." with.
+STAMP_ID = "_packet-stamp"
+STAMP_VARIANTS: tuple[Variant, ...] = ("stamp", "stamp-large-print")
 
 
 @dataclass(frozen=True, order=True)
@@ -30,12 +34,30 @@ class OutputSpec:
     @property
     def relpath(self) -> str:
         """Path of the PDF below the output folder."""
+        if self.is_stamp:
+            return f"{self.brand}/{self.lang}/{self.doc_id}{'-large-print' if self.large else ''}.pdf"
         suffix = "" if self.variant == "print" else f"-{self.variant}"
         return f"{self.brand}/{self.lang}/{self.doc_id}{suffix}.pdf"
 
     @property
     def key(self) -> str:
         return self.relpath
+
+    @property
+    def fillable(self) -> bool:
+        return self.variant.startswith("fillable")
+
+    @property
+    def large(self) -> bool:
+        return self.variant.endswith("large-print")
+
+    @property
+    def is_stamp(self) -> bool:
+        return self.variant.startswith("stamp")
+
+    @property
+    def has_form(self) -> bool:
+        return self.fillable or self.is_stamp
 
 
 def plan_outputs(
@@ -58,4 +80,6 @@ def plan_outputs(
                 kind = cat.document(doc_id, lang).model.kind
                 for variant in VARIANTS[kind]:
                     specs.append(OutputSpec(brand, lang, doc_id, variant))
+            if not docs:
+                specs.extend(OutputSpec(brand, lang, STAMP_ID, v) for v in STAMP_VARIANTS)
     return specs

@@ -10,15 +10,14 @@ from pypdf import PdfReader, PdfWriter
 from handouts.forms import fix_form
 
 if TYPE_CHECKING:
-    from handouts.content import Catalogue
     from handouts.outputs import OutputSpec
 
 
-def finish_pdf(raw: bytes, spec: OutputSpec, cat: Catalogue) -> tuple[bytes, int]:
+def finish_pdf(raw: bytes, spec: OutputSpec) -> tuple[bytes, int]:
     """Return the final PDF bytes and page count for one output."""
     reader = PdfReader(io.BytesIO(raw))
     pages = len(reader.pages)
-    if spec.variant != "fillable":
+    if not spec.has_form:
         return raw, pages
     # Incremental: WeasyPrint's compressed objects stay as they are, only our changes are
     # appended (a full rewrite grew a 77 KB form to 110 KB).

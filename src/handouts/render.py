@@ -19,6 +19,8 @@ from handouts.errors import Problem, RenderError
 from handouts.outputs import OutputSpec
 
 TEMPLATE_SUFFIX = ".html.j2"
+STAMP_TEMPLATE = "stamp.html.j2"
+LARGE_PRINT_CSS = "large-print.css"
 
 
 @dataclass(frozen=True)
@@ -79,17 +81,23 @@ def template_chain(project: Project, name: str) -> list[Path]:
     return [project.templates / n for n in sorted(seen)]
 
 
-def stylesheets(project: Project) -> list[Path]:
-    return sorted((project.templates / "styles").glob("*.css"))
+def stylesheets(project: Project, large: bool | None = None) -> list[Path]:
+    """The CSS files of an output (large=None: every stylesheet, for fingerprints)."""
+    sheets = sorted((project.templates / "styles").glob("*.css"))
+    if large is None:
+        return sheets
+    return [p for p in sheets if large or p.name != LARGE_PRINT_CSS]
 
 
 def content_inputs(cat: Catalogue, spec: OutputSpec) -> list[Path]:
     """Files whose text decides the wording of an output (for its provenance fingerprint)."""
+    files = [cat.messages[spec.lang].file.path]
+    if spec.is_stamp:
+        return files + template_chain(cat.project, STAMP_TEMPLATE)
     doc = cat.document(spec.doc_id, spec.lang)
-    files = [doc.file.path]
+    files.insert(0, doc.file.path)
     if spec.lang in cat.contraindications:
         files.append(cat.contraindications[spec.lang].file.path)
-    files.append(cat.messages[spec.lang].file.path)
     files += template_chain(cat.project, template_name(doc.model.kind))
     return files
 
@@ -104,35 +112,43 @@ def fingerprint(project: Project, files: list[Path]) -> str:
 
 
 def provenance(cat: Catalogue, spec: OutputSpec) -> Provenance:
+    fp = fingerprint(cat.project, content_inputs(cat, spec))
+    if spec.is_stamp:
+        return Provenance(spec.doc_id, "1.0", dt.date(2026, 1, 1), fp)
     doc = cat.document(spec.doc_id, spec.lang).model
-    return Provenance(doc.id, doc.version, doc.effective, fingerprint(cat.project, content_inputs(cat, spec)))
+    return Provenance(doc.id, doc.version, doc.effective, fp)
 
 
 def render_html(cat: Catalogue, spec: OutputSpec) -> str:
     """Render the HTML for one output; raise RenderError naming the template line."""
     project = cat.project
-    doc = cat.document(spec.doc_id, spec.lang).model
     brand_loaded = cat.brands[spec.brand]
     brand = brand_loaded.model
+    context: dict[str, Any] = {
+        "brand": brand,
+        "brand_id": spec.brand,
+        "lang": spec.lang,
+        "t": cat.messages[spec.lang].model,
+        "variant": spec.variant,
+        "fillable": spec.fillable,
+        "large_print": spec.large,
+        "generator": f"handouts {__version__}",
+        "stylesheets": [p.resolve().as_uri() for p in stylesheets(project, spec.large)],
+    }
+    if spec.is_stamp:
+        return _render(project, STAMP_TEMPLATE, context)
+    doc = cat.document(spec.doc_id, spec.lang).model
     logo_url = None
     if brand.logo:
         logo_url = (brand_loaded.file.path.parent / brand.logo).resolve().as_uri()
     items = cat.contraindications[spec.lang].model.items if spec.lang in cat.contraindications else ()
-    prov = provenance(cat, spec)
-    context: dict[str, Any] = {
-        "doc": doc,
-        "brand": brand,
-        "brand_id": spec.brand,
-        "logo_url": logo_url,
-        "lang": spec.lang,
-        "t": cat.messages[spec.lang].model,
-        "contraindications": items,
-        "variant": spec.variant,
-        "provenance": prov,
-        "generator": f"handouts {__version__}",
-        "stylesheets": [p.resolve().as_uri() for p in stylesheets(project)],
-    }
-    name = template_name(doc.kind)
+    context.update(
+        doc=doc, logo_url=logo_url, contraindications=items, provenance=provenance(cat, spec)
+    )
+    return _render(project, template_name(doc.kind), context)
+
+
+def _render(project: Project, name: str, context: dict[str, Any]) -> str:
     try:
         return environment(project).get_template(name).render(context)
     except jinja2.TemplateSyntaxError as exc:
@@ -146,8 +162,7 @@ def check_templates(project: Project, kinds: set[str]) -> list[Problem]:
     """Compile every template a kind needs, without rendering; return problems."""
     problems = []
     env = environment(project)
-    for kind in sorted(kinds):
-        name = template_name(kind)
+    for name in [template_name(kind) for kind in sorted(kinds)] + [STAMP_TEMPLATE]:
         try:
             template_chain(project, name)
             env.get_template(name)
