@@ -21,6 +21,7 @@ import argparse
 import colorsys
 import contextlib
 import ctypes
+import hashlib
 import json
 import logging
 import math
@@ -56,7 +57,6 @@ WEASYPRINT_CLI = BIN / "weasyprint"
 BASE_ENV = dict(os.environ)
 
 CHANGED_DOC = "dry-needling-aftercare"
-MB = 1024 * 1024
 
 # Targets (see README). Sizes are in bytes, as in tests/test_catalogue.py.
 TARGET_LAYOUT_RATIO = 1.4
@@ -83,6 +83,14 @@ class Figure:
     @property
     def verdict(self) -> str:
         return "—" if self.ok is None else ("PASS" if self.ok else "MISS")
+
+
+@dataclass(frozen=True)
+class Section:
+    """A figure's report: the lines printed under its heading, and its summary figures."""
+
+    lines: list[str]
+    figures: list[Figure]
 
 
 # --- measuring ---------------------------------------------------------------------------
@@ -208,7 +216,7 @@ def progress(message: str) -> None:
     print(f"  .. {message}", file=sys.stderr, flush=True)
 
 
-# --- 0. the machine ----------------------------------------------------------------------
+# --- the machine ----------------------------------------------------------------------
 
 
 def font_subsetter() -> str:
@@ -267,7 +275,7 @@ def quiet_libraries() -> None:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
-# --- 1. the synthetic catalogue ------------------------------------------------------------
+# --- the synthetic catalogue ------------------------------------------------------------
 
 
 def make_project(root: Path, min_outputs: int) -> Catalogue:
@@ -328,7 +336,7 @@ def size_target(cat: Catalogue, spec: OutputSpec) -> int | None:
     return SIZE_TARGETS.get(kind or "")
 
 
-# --- 2. per document: full build / layout --------------------------------------------------
+# --- figure 1: per document, full build / layout ---------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -373,7 +381,7 @@ def _layout_only(project: Project, html: str) -> None:
     weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
 
 
-def figure_documents(cat: Catalogue, brand: str, repeat: int, every_variant: bool) -> Figure:
+def figure_documents(cat: Catalogue, brand: str, repeat: int, every_variant: bool) -> Section:
     specs = plan_outputs(cat, brands=(brand,), langs=(cat.config.default_language,))
     if not every_variant:
         specs = [s for s in specs if s.variant in MAIN_VARIANTS and kind_of(cat, s) is not None]
@@ -381,31 +389,56 @@ def figure_documents(cat: Catalogue, brand: str, repeat: int, every_variant: boo
     for spec in specs:
         progress(f"figure 1: {spec.key}")
         rows.append(time_document(cat, spec, repeat))
-    print(f"Figure 1. Per document: full build / WeasyPrint layout (median of {repeat}, after a warm-up)")
+    lines = [f"Figure 1. Per document: full build / WeasyPrint layout (median of {repeat}, after a warm-up)"]
     if not every_variant:
-        print(f"  brand {brand}; variants {', '.join(MAIN_VARIANTS)} only (--all-variants for every output)")
-    print(f"  {'output':<46} {'full':>7} {'layout':>7} {'html':>6} {'rest':>7} {'ratio':>6}")
+        lines.append(f"  brand {brand}; variants {', '.join(MAIN_VARIANTS)} (--all-variants: every output)")
+    lines.append(f"  {'output':<50} {'full':>7} {'layout':>7} {'html':>6} {'rest':>7} {'ratio':>6}")
     for r in rows:
         verdict = "PASS" if r.ratio <= TARGET_LAYOUT_RATIO else "MISS"
         rest = r.full - r.layout - r.html
-        print(
-            f"  {r.output:<46} {r.full:6.3f}s {r.layout:6.3f}s {r.html:5.3f}s {rest:6.3f}s "
+        lines.append(
+            f"  {r.output:<50} {r.full:6.3f}s {r.layout:6.3f}s {r.html:5.3f}s {rest:6.3f}s "
             f"{r.ratio:5.2f}x {verdict}"
         )
-    print("  full = render_output (HTML, layout, PDF writing with font subsetting, post-processing);")
-    print("  rest = full - layout - html: writing the PDF (fonts), pypdf post-processing, overhead")
     worst = max(rows, key=lambda r: r.ratio)
-    print(f"  worst {worst.ratio:.2f}x ({worst.output}); target <= {TARGET_LAYOUT_RATIO}x\n")
-    return Figure(
+    lines += [
+        "  full: render_output in-process (HTML, layout, PDF writing and font subsetting, pypdf);",
+        "  layout: weasyprint.HTML(...).render() of the same HTML; rest = full - layout - html",
+        f"  worst {worst.ratio:.2f}x ({worst.output}); target <= {TARGET_LAYOUT_RATIO}x",
+    ]
+    figure = Figure(
         name="1. one output: full build / WeasyPrint layout (worst document)",
-        measured=f"{worst.ratio:.2f}x ({worst.kind}, {worst.full:.2f} s / {worst.layout:.2f} s)",
+        measured=f"{worst.ratio:.2f}x ({worst.kind}: {worst.full:.2f} s / {worst.layout:.2f} s)",
         target=f"≤ {TARGET_LAYOUT_RATIO}x",
         ok=worst.ratio <= TARGET_LAYOUT_RATIO,
-        values={"documents": [asdict(r) | {"ratio": r.ratio} for r in rows]},
+        values={"brand": brand, "documents": [asdict(r) | {"ratio": r.ratio} for r in rows]},
     )
+    return Section(lines, [figure])
 
 
-# --- 3. cold catalogue against a naive weasyprint loop --------------------------------------
+# --- figure 2: cold catalogue against a naive weasyprint loop -----------------------------
+
+
+def build_cmd(root: Path, *args: str) -> list[str | Path]:
+    return [HANDOUTS, "--project", root, "build", *args]
+
+
+def parse_summary(stderr: str) -> dict[str, int]:
+    """Read the `built N, unchanged M, failed F` line `handouts build` ends with."""
+    match = re.search(r"built (\d+), unchanged (\d+), failed (\d+)", stderr)
+    if match is None:
+        sys.exit(f"bench: no build summary in:\n{stderr[-2000:]}")
+    built, unchanged, failed = (int(g) for g in match.groups())
+    return {"built": built, "unchanged": unchanged, "failed": failed}
+
+
+def cold_build(root: Path, outputs: int) -> ProcRun:
+    progress("figure 2: handouts build --force")
+    run = check(run_timed(build_cmd(root, "--force"), cwd=root, sample_memory=True), "cold build")
+    built = parse_summary(run.stderr)["built"]
+    if built != outputs:
+        sys.exit(f"bench: the cold build built {built} of {outputs} outputs:\n{run.stderr[-2000:]}")
+    return run
 
 
 def write_html(cat: Catalogue, specs: list[OutputSpec], folder: Path) -> dict[OutputSpec, Path]:
@@ -422,13 +455,13 @@ def write_html(cat: Catalogue, specs: list[OutputSpec], folder: Path) -> dict[Ou
 def naive_loop(cat: Catalogue, html_files: dict[OutputSpec, Path], out: Path) -> float:
     """Run the weasyprint CLI once per output, one after another; return the total wall time.
 
-    It gets the options handouts uses (tags, custom metadata, forms for fillable outputs),
-    so both sides do the same work; only handouts' pypdf post-processing is extra.
+    It gets the options handouts uses (tags, custom metadata, forms where handouts has them),
+    so both sides do the same WeasyPrint work; handouts' pypdf post-processing is extra.
     """
     base_url = cat.project.templates.resolve().as_uri() + "/"
     total = 0.0
     for n, (spec, html) in enumerate(html_files.items(), 1):
-        if n % 10 == 0:
+        if n % 10 == 0 or n == len(html_files):
             progress(f"figure 2: weasyprint CLI {n}/{len(html_files)}")
         pdf = out / spec.key
         pdf.parent.mkdir(parents=True, exist_ok=True)
@@ -439,61 +472,73 @@ def naive_loop(cat: Catalogue, html_files: dict[OutputSpec, Path], out: Path) ->
     return total
 
 
-def build_cmd(root: Path, *args: str) -> list[str | Path]:
-    return [HANDOUTS, "--project", root, "build", *args]
-
-
-def parse_summary(stderr: str) -> dict[str, int]:
-    """Read the `built N, unchanged M, failed F` line `handouts build` ends with."""
-    match = re.search(r"built (\d+), unchanged (\d+), failed (\d+)", stderr)
-    if match is None:
-        sys.exit(f"bench: no build summary in:\n{stderr[-2000:]}")
-    built, unchanged, failed = (int(g) for g in match.groups())
-    return {"built": built, "unchanged": unchanged, "failed": failed}
-
-
-def figure_cold(cat: Catalogue, cold: ProcRun, naive: float, outputs: int) -> Figure:
+def figure_cold(cold: ProcRun, naive: float, outputs: int) -> Section:
     ratio = cold.seconds / naive
     cpus = os.cpu_count() or 1
-    print(f"Figure 2. Cold catalogue ({outputs} outputs): handouts build --force / weasyprint CLI loop")
-    print(f"  handouts build --force   {cold.seconds:7.2f} s  (jobs = {cpus} CPUs; whole process)")
-    print(f"  weasyprint CLI x {outputs:<7} {naive:7.2f} s  ({naive / outputs:.2f} s per output, sequential)")
     note = "" if cpus == TARGET_COLD_CPUS else f"; the target is for {TARGET_COLD_CPUS} CPUs, this has {cpus}"
-    print(f"  ratio {ratio:.2f}; target <= {TARGET_COLD_RATIO}{note}\n")
-    return Figure(
+    lines = [
+        f"Figure 2. Cold catalogue ({outputs} outputs): handouts build --force / weasyprint CLI loop",
+        f"  handouts build --force   {cold.seconds:7.2f} s  (whole process; jobs = {cpus} CPUs)",
+        f"  weasyprint CLI x {outputs:<7} {naive:7.2f} s  ({naive / outputs:.2f} s per output, in turn)",
+        f"  ratio {ratio:.2f}; target <= {TARGET_COLD_RATIO}{note}",
+    ]
+    figure = Figure(
         name=f"2. cold catalogue ({outputs} outputs): build --force / weasyprint CLI loop",
         measured=f"{ratio:.2f} ({cold.seconds:.1f} s / {naive:.1f} s, {cpus} CPUs)",
         target=f"≤ {TARGET_COLD_RATIO} on {TARGET_COLD_CPUS} CPUs",
         ok=ratio <= TARGET_COLD_RATIO,
         values={"build_seconds": cold.seconds, "naive_seconds": naive, "ratio": ratio, "cpus": cpus},
     )
+    return Section(lines, [figure])
 
 
-# --- 4. no-op rebuild ---------------------------------------------------------------------
+# --- figure 3: no-op rebuild -------------------------------------------------------------
 
 
-def figure_noop(root: Path, cold_seconds: float, runs: int = 3) -> Figure:
+def source_hash() -> str:
+    """Hash of handouts' source: the build fingerprints include it, and others may edit it."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "src" / "handouts").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def source_note(before: str) -> list[str]:
+    if source_hash() == before:
+        return []
+    return [
+        "  NOTE: handouts' source (src/handouts/*.py) changed during this figure; its hash is part",
+        "  of every output's fingerprint, so a rebuild of everything is expected: rerun the bench",
+    ]
+
+
+def figure_noop(root: Path, cold_seconds: float, code: str, runs: int = 3) -> Section:
+    progress("figure 3: no-op builds")
     results = [check(run_timed(build_cmd(root), cwd=root), "no-op build") for _ in range(runs)]
-    for r in results:
-        if parse_summary(r.stderr)["built"]:
-            sys.exit(f"bench: the no-op build rebuilt something:\n{r.stderr}")
+    built = [parse_summary(r.stderr)["built"] for r in results]
     seconds = statistics.median(r.seconds for r in results)
     share = seconds / cold_seconds
-    ok = seconds < TARGET_NOOP_SECONDS and share < TARGET_NOOP_SHARE
+    ok = seconds < TARGET_NOOP_SECONDS and share < TARGET_NOOP_SHARE and not any(built)
     times = ", ".join(f"{r.seconds:.2f}" for r in results)
-    print("Figure 3. No-op rebuild: handouts build with nothing changed (whole process)")
-    print(f"  median {seconds:.2f} s of {runs} runs ({times} s); {share:.1%} of the cold build")
-    print(f"  target < {TARGET_NOOP_SECONDS} s and < {TARGET_NOOP_SHARE:.0%} of the cold build\n")
-    return Figure(
+    lines = [
+        "Figure 3. No-op rebuild: handouts build with nothing changed (whole process)",
+        f"  median {seconds:.2f} s of {runs} runs ({times} s); {share:.1%} of the cold build",
+        f"  target < {TARGET_NOOP_SECONDS} s and < {TARGET_NOOP_SHARE:.0%} of the cold build",
+    ]
+    if any(built):
+        lines.append(f"  MISS: these builds rebuilt {', '.join(map(str, built))} outputs instead of none")
+        lines += source_note(code)
+    figure = Figure(
         name="3. no-op rebuild (whole process)",
-        measured=f"{seconds:.2f} s ({share:.1%} of cold)",
+        measured=f"{seconds:.2f} s ({share:.1%} of cold)" + (f"; rebuilt {max(built)}" if any(built) else ""),
         target=f"< {TARGET_NOOP_SECONDS} s and < {TARGET_NOOP_SHARE:.0%}",
         ok=ok,
         values={"seconds": seconds, "runs": [r.seconds for r in results], "share_of_cold": share},
     )
+    return Section(lines, [figure])
 
 
-# --- 5. one changed content file ------------------------------------------------------------
+# --- figure 4: one changed content file ------------------------------------------------------
 
 
 def expected_rebuilds(cat: Catalogue, doc_id: str) -> int:
@@ -506,34 +551,41 @@ def expected_rebuilds(cat: Catalogue, doc_id: str) -> int:
     )
 
 
-def figure_changed(cat: Catalogue) -> Figure:
+def figure_changed(cat: Catalogue, code: str) -> Section:
+    progress("figure 4: rebuild after one change")
     root = cat.project.root
-    changed = cat.project.content / "documents" / CHANGED_DOC / f"{cat.config.default_language}.yaml"
+    default = cat.config.default_language
+    changed = cat.project.content / "documents" / CHANGED_DOC / f"{default}.yaml"
     with changed.open("a", encoding="utf-8") as handle:
         handle.write("\n")
     run = check(run_timed(build_cmd(root), cwd=root), "rebuild after a change")
     summary = parse_summary(run.stderr)
     expected = expected_rebuilds(cat, CHANGED_DOC)
-    variants = len(VARIANTS[cat.document(CHANGED_DOC, cat.config.default_language).model.kind])
+    variants = len(VARIANTS[cat.document(CHANGED_DOC, default).model.kind])
+    translated = sorted(lang for doc, lang in cat.documents if doc == CHANGED_DOC and lang != default)
     rel = cat.project.rel(changed)
-    print(f"Figure 4. One changed content file: appended a newline to {rel}")
-    print(
-        f"  rebuilt {summary['built']}, unchanged {summary['unchanged']} in {run.seconds:.2f} s; "
-        f"expected {expected} ({len(cat.brands)} brands x {variants} variant(s) x languages reading it)\n"
-    )
-    return Figure(
+    lines = [
+        f"Figure 4. One changed content file: appended a newline to {rel}",
+        f"  rebuilt {summary['built']}, unchanged {summary['unchanged']} in {run.seconds:.2f} s (process)",
+        f"  expected {expected}: {len(cat.brands)} brands x {variants} variants x the languages that read "
+        f"this file ({default}; not {', '.join(translated) or '-'}, which have their own translation)",
+    ]
+    if summary["built"] != expected:
+        lines += source_note(code)
+    figure = Figure(
         name=f"4. one content file changed ({rel})",
         measured=f"rebuilt {summary['built']} in {run.seconds:.1f} s",
         target=f"= {expected} rebuilt",
         ok=summary["built"] == expected,
         values={"built": summary["built"], "expected": expected, "seconds": run.seconds},
     )
+    return Section(lines, [figure])
 
 
-# --- 6. sizes ------------------------------------------------------------------------------
+# --- figure 5: sizes -----------------------------------------------------------------------
 
 
-def figure_sizes(cat: Catalogue, out: Path) -> list[Figure]:
+def figure_sizes(cat: Catalogue, out: Path) -> Section:
     largest: dict[str, tuple[int, str]] = {}
     limits: dict[str, int | None] = {}
     for spec in plan_outputs(cat):
@@ -541,14 +593,14 @@ def figure_sizes(cat: Catalogue, out: Path) -> list[Figure]:
         label = kind_label(cat, spec)
         largest[label] = max(largest.get(label, (0, "")), (size, spec.key))
         limits[label] = size_target(cat, spec)
-    print("Figure 5. Largest PDF of each kind and variant, over all brands and languages (KB = 1000 bytes)")
+    lines = ["Figure 5. Largest PDF of each kind and variant, over every brand and language (KB = 1000 B)"]
     figures = []
     for label, (size, key) in sorted(largest.items()):
         limit = limits[label]
         ok = None if limit is None else size < limit
         target = "—" if limit is None else f"< {limit // 1000} KB"
         verdict = "" if ok is None else ("PASS" if ok else "MISS")
-        print(f"  {label:<34} {size / 1000:6.1f} KB  {target:<9} {verdict:<4}  {key}")
+        lines.append(f"  {label:<34} {size / 1000:6.1f} KB  {target:<9} {verdict:<4}  {key}")
         figures.append(
             Figure(
                 name=f"5. size, {label} (largest)",
@@ -558,33 +610,35 @@ def figure_sizes(cat: Catalogue, out: Path) -> list[Figure]:
                 values={"bytes": size, "file": key},
             )
         )
-    print()
-    return figures
+    return Section(lines, figures)
 
 
-# --- 7. memory ----------------------------------------------------------------------------
+# --- figure 6: memory ------------------------------------------------------------------------
 
 
-def figure_memory(cold: ProcRun) -> Figure:
+def figure_memory(cold: ProcRun) -> Section:
     tree = f"{cold.peak_tree_mb:.0f} MB" if cold.peak_tree_mb is not None else "not sampled"
-    print("Figure 6. Peak memory of the cold build")
-    print(f"  largest single process   {cold.max_rss_mb:6.0f} MB  (ru_maxrss from wait4: the max over")
-    print("                                       the process tree, NOT the sum of the workers)")
-    print(f"  whole tree, summed PSS   {tree:>9}  (sampled every 0.1 s from /proc, Linux only)\n")
-    return Figure(
+    lines = [
+        "Figure 6. Peak memory of the cold build",
+        f"  largest single process   {cold.max_rss_mb:6.0f} MB  (ru_maxrss from wait4: the largest process",
+        "                                       of the tree, NOT the sum over the workers)",
+        f"  whole tree, summed PSS   {tree:>9}  (sampled every 0.1 s from /proc; Linux only)",
+    ]
+    figure = Figure(
         name="6. peak memory, cold build",
         measured=f"{cold.max_rss_mb:.0f} MB largest process; {tree} whole tree (PSS)",
         target="—",
         ok=None,
         values={"max_rss_mb": cold.max_rss_mb, "peak_tree_pss_mb": cold.peak_tree_mb},
     )
+    return Section(lines, [figure])
 
 
-# TODO(packet): figure 7, "packet": time `handouts packet ...` on the built catalogue (another
-# engineer adds it); take the built temp out/ from main() and append its Figure to `figures`.
+# TODO(packet): figure 7, "packet": time `handouts packet ...` against the built catalogue
+# (root / "out" after figure 4), return a Section, and add it to `sections` in run_figures.
 
 
-# --- report -------------------------------------------------------------------------------
+# --- report and main ------------------------------------------------------------------------
 
 
 def print_summary(figures: list[Figure], info: dict[str, Any], seconds: float) -> None:
@@ -600,7 +654,7 @@ def print_summary(figures: list[Figure], info: dict[str, Any], seconds: float) -
         print(f"| {f.name} | {f.measured} | {f.target} | {f.verdict} |")
     print()
     misses = sum(1 for f in figures if f.ok is False)
-    print(f"bench: {misses} target(s) missed; the run took {seconds:.0f} s; load average now {load_text()}")
+    print(f"bench: {misses} target(s) missed in {seconds:.0f} s; load average now {load_text()}")
 
 
 def write_json(path: Path, figures: list[Figure], info: dict[str, Any]) -> None:
@@ -609,12 +663,37 @@ def write_json(path: Path, figures: list[Figure], info: dict[str, Any]) -> None:
     print(f"bench: wrote {path}")
 
 
+def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
+    """Measure every figure. The builds run back to back (handouts' source may change under
+    us while others edit it); the slow CLI loop comes last. Returned in figure order."""
+    root = tmp / "project"
+    cat = make_project(root, args.outputs)
+    specs = plan_outputs(cat)
+    langs = len(cat.languages)
+    print(
+        f"Catalogue: {len(specs)} outputs = {len(cat.brands)} brands x {langs} language(s) "
+        f"({', '.join(cat.languages)}) x {len(specs) // len(cat.brands) // langs} outputs each, in {root}\n",
+        flush=True,
+    )
+    brand = args.brand or ("demo" if "demo" in cat.brands else sorted(cat.brands)[0])
+    documents = figure_documents(cat, brand, args.repeat, args.all_variants)
+    code = source_hash()
+    cold = cold_build(root, len(specs))
+    noop = figure_noop(root, cold.seconds, code)
+    changed = figure_changed(cat, code)
+    # After figure 4's rebuild out/ is current again; the change was one blank line.
+    sizes = figure_sizes(cat, root / cat.config.out)
+    naive = naive_loop(cat, write_html(cat, specs, tmp / "html"), tmp / "naive")
+    cold_section = figure_cold(cold, naive, len(specs))
+    return [documents, cold_section, noop, changed, sizes, figure_memory(cold)]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per document (figure 1)")
-    parser.add_argument("--outputs", type=int, default=40, help="at least this many outputs")
     parser.add_argument("--brand", help="brand for figure 1 (default: demo, or the first)")
     parser.add_argument("--all-variants", action="store_true", help="figure 1: time every output")
+    parser.add_argument("--outputs", type=int, default=40, help="at least this many outputs")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary project, print where")
     return parser.parse_args(argv)
@@ -628,44 +707,19 @@ def main(argv: list[str] | None = None) -> int:
     print_machine(info)
     tmp = Path(tempfile.mkdtemp(prefix="handouts-bench-"))
     try:
-        figures = run_figures(tmp, args)
+        sections = run_figures(tmp, args)
     finally:
         if args.keep:
             print(f"bench: kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+    for section in sections:
+        print("\n".join(section.lines) + "\n")
+    figures = [f for section in sections for f in section.figures]
     print_summary(figures, info, time.perf_counter() - started)
     if args.json:
         write_json(args.json, figures, info)
     return 0
-
-
-def run_figures(tmp: Path, args: argparse.Namespace) -> list[Figure]:
-    root = tmp / "project"
-    cat = make_project(root, args.outputs)
-    specs = plan_outputs(cat)
-    brand = args.brand or ("demo" if "demo" in cat.brands else sorted(cat.brands)[0])
-    print(
-        f"Catalogue: {len(specs)} outputs = {len(cat.brands)} brands x {len(cat.languages)} "
-        f"language(s) ({', '.join(cat.languages)}) x {len(specs) // len(cat.brands) // len(cat.languages)} "
-        f"outputs per brand and language, in {root}\n"
-    )
-    figures = [figure_documents(cat, brand, args.repeat, args.all_variants)]
-    progress("figure 2: handouts build --force")
-    cold = check(run_timed(build_cmd(root, "--force"), cwd=root, sample_memory=True), "cold build")
-    if parse_summary(cold.stderr)["built"] != len(specs):
-        sys.exit(f"bench: the cold build did not build every output:\n{cold.stderr[-2000:]}")
-    html_files = write_html(cat, specs, tmp / "html")
-    naive = naive_loop(cat, html_files, tmp / "naive")
-    figures.append(figure_cold(cat, cold, naive, len(specs)))
-    progress("figure 3: no-op builds")
-    figures.append(figure_noop(root, cold.seconds))
-    progress("figure 4: rebuild after one change")
-    figures.append(figure_changed(cat))
-    # Sizes after figure 4's rebuild: out/ is current, and the change was only a blank line.
-    figures.extend(figure_sizes(cat, root / cat.config.out))
-    figures.append(figure_memory(cold))
-    return figures
 
 
 if __name__ == "__main__":

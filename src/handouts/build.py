@@ -43,6 +43,8 @@ class BuildOptions:
     prune: bool = False
     jobs: int = 0
     shard: tuple[int, int] = (1, 1)
+    # Only these output paths (used by packets to build just what they need).
+    keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ def build(
         raise ContentError(template_problems)
     everything = plan_outputs(cat)
     specs = select_shard(plan_outputs(cat, options.brands, options.langs, options.docs), options.shard)
+    if options.keys:
+        specs = [s for s in specs if s.key in options.keys]
     fingerprints = {s.key: build_fingerprint(cat, s) for s in specs}
     out = options.out_dir
     emit = progress or (lambda result: None)
@@ -149,7 +153,7 @@ def build(
         todo = []
         for spec in specs:
             entry = manifest.get(spec.key)
-            if not options.force and _is_current(out, entry, fingerprints[spec.key]):
+            if not options.force and is_current(out, entry, fingerprints[spec.key]):
                 record(Result(spec.key, "unchanged"))
             else:
                 todo.append(spec)
@@ -193,7 +197,8 @@ def _check_filters(cat: Catalogue, options: BuildOptions) -> None:
                 raise UsageError(f"unknown {name} '{value}'; choose from: {', '.join(known)}")
 
 
-def _is_current(out: Path, entry: Entry | None, wanted: str) -> bool:
+def is_current(out: Path, entry: Entry | None, wanted: str) -> bool:
+    """Whether the file an entry describes exists unchanged and was built from `wanted`."""
     if entry is None or entry.build_fingerprint != wanted:
         return False
     path = out / entry.path
@@ -228,7 +233,7 @@ def _compare(
         entry = manifest.get(spec.key)
         if not (out / spec.relpath).is_file():
             results.append(Result(spec.key, "missing"))
-        elif not _is_current(out, entry, fingerprints[spec.key]):
+        elif not is_current(out, entry, fingerprints[spec.key]):
             results.append(Result(spec.key, "stale"))
         else:
             results.append(Result(spec.key, "unchanged"))

@@ -358,3 +358,63 @@ def _screen_report(r: Any) -> str:
     if r.status == "clear":
         lines.append("  all contraindications answered no; consent ticked, signed and dated")
     return "\n".join(lines)
+
+
+@main.command()
+@click.option("--patient", required=True, help="Patient's full name.")
+@click.option("--dob", help="Date of birth, YYYY-MM-DD (pre-filled on the consent form).")
+@click.option("--date", "date_", help="Appointment date, YYYY-MM-DD (default: today).")
+@click.option("--therapist", help="Therapist's name.")
+@click.option("--area", help="Treatment area, e.g. 'left upper trapezius'.")
+@click.option(
+    "--docs",
+    default="info,consent,aftercare",
+    show_default=True,
+    help="Documents in order: kinds (info, consent, aftercare) or document ids.",
+)
+@click.option("--brand", help="Brand id (default: the first).")
+@click.option("--lang", help="Language code (default: the project's default language).")
+@click.option("--fillable", is_flag=True, help="Keep the consent form fillable for the patient.")
+@click.option("--large-print", is_flag=True, help="Use the large-print documents.")
+@click.option("--password", help="Encrypt the packet (AES-256) with this password.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file (default: a name without the patient's name, in the current folder).",
+)
+@click.option(
+    "--name-pattern",
+    default=None,
+    help="File name pattern, e.g. '{patient}-{date}.pdf' (fields: patient, date, brand, lang, id).",
+)
+@click.pass_context
+def packet(
+    ctx: click.Context,
+    patient: str,
+    dob: str | None,
+    date_: str | None,
+    therapist: str | None,
+    area: str | None,
+    docs: str,
+    brand: str | None,
+    lang: str | None,
+    fillable: bool,
+    large_print: bool,
+    password: str | None,
+    output: Path | None,
+    name_pattern: str | None,
+) -> None:
+    """Make one patient's packet: chosen documents, details printed, consent pre-filled."""
+    from handouts.fsutil import atomic_write
+    from handouts.packet import DEFAULT_PATTERN, PacketRequest, make_packet, make_patient, protect
+
+    project = _project(ctx)
+    person = _run(make_patient, project, patient, dob, date_, therapist, area)
+    request = PacketRequest(person, _csv(docs), brand, lang, fillable, large_print)
+    result = _run(make_packet, project, request)
+    data = _run(protect, result.pdf, password) if password else result.pdf
+    target = output or Path(_run(result.file_name, person, name_pattern or DEFAULT_PATTERN))
+    _run(atomic_write, target, data, 0o600)
+    if not ctx.obj["quiet"]:
+        click.echo(f"wrote {target} ({result.pages} pages)", err=True)

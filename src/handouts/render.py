@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,15 @@ def template_name(kind: str) -> str:
 
 def template_chain(project: Project, name: str) -> list[Path]:
     """Return the template and every template it extends, includes or imports."""
-    env = environment(project)
+    folder = project.templates
+    # Keyed on every template's mtime, so a long-running preview sees edits.
+    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.rglob("*.j2")))
+    return [folder / n for n in _chain(folder, name, stamp)]
+
+
+@lru_cache(maxsize=64)
+def _chain(folder: Path, name: str, stamp: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    env = _environment(folder)
     seen: list[str] = []
     todo = [name]
     while todo:
@@ -78,7 +86,7 @@ def template_chain(project: Project, name: str) -> list[Path]:
         source, filename, _ = env.loader.get_source(env, current)  # type: ignore[union-attr]
         ast = env.parse(source, current, filename)
         todo.extend(ref for ref in meta.find_referenced_templates(ast) if ref)
-    return [project.templates / n for n in sorted(seen)]
+    return tuple(sorted(seen))
 
 
 def stylesheets(project: Project, large: bool | None = None) -> list[Path]:
@@ -142,9 +150,7 @@ def render_html(cat: Catalogue, spec: OutputSpec) -> str:
     if brand.logo:
         logo_url = (brand_loaded.file.path.parent / brand.logo).resolve().as_uri()
     items = cat.contraindications[spec.lang].model.items if spec.lang in cat.contraindications else ()
-    context.update(
-        doc=doc, logo_url=logo_url, contraindications=items, provenance=provenance(cat, spec)
-    )
+    context.update(doc=doc, logo_url=logo_url, contraindications=items, provenance=provenance(cat, spec))
     return _render(project, template_name(doc.kind), context)
 
 

@@ -1,0 +1,359 @@
+"""Assemble one patient's packet from built documents with pypdf: merge, fill, stamp.
+
+The fast path never renders: documents come from out/ (built and current), the "Prepared
+for ..." line is a one-field stamp page filled and merged onto each first page, and the
+consent form's own fields are pre-filled. WeasyPrint is imported only when something the
+packet needs is stale or missing, and then only to build that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from handouts.content import Catalogue, Project, load_catalogue
+from handouts.errors import UsageError
+from handouts.outputs import STAMP_ID, OutputSpec
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 100
+FIELD_FONT = "fonts/HandoutsFields.ttf"
+DEFAULT_PATTERN = "packet-{brand}-{lang}-{date}-{id}.pdf"
+PATTERN_KEYS = ("patient", "date", "brand", "lang", "id")
+
+
+@dataclass(frozen=True)
+class Patient:
+    """The details printed on a packet; held in memory only, never logged."""
+
+    name: str
+    dob: dt.date | None = None
+    date: dt.date | None = None
+    therapist: str | None = None
+    area: str | None = None
+
+
+@dataclass(frozen=True)
+class PacketRequest:
+    patient: Patient
+    docs: tuple[str, ...] = ("info", "consent", "aftercare")
+    brand: str | None = None
+    lang: str | None = None
+    fillable: bool = False
+    large_print: bool = False
+
+
+@dataclass(frozen=True)
+class Packet:
+    pdf: bytes
+    pages: int
+    brand: str
+    lang: str
+    documents: tuple[str, ...]
+    built: int  # outputs that had to be built first
+
+    def file_name(self, patient: Patient, pattern: str = DEFAULT_PATTERN) -> str:
+        """A file name; the default holds no patient name (names leak into mail logs)."""
+        values = {
+            "patient": _safe_file_part(patient.name),
+            "date": (patient.date or dt.date.today()).isoformat(),
+            "brand": self.brand,
+            "lang": self.lang,
+            "id": patient_id(patient, self.documents),
+        }
+        try:
+            name = pattern.format(**values)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise UsageError(
+                f"--name-pattern: unknown field {exc}; use {', '.join('{' + k + '}' for k in PATTERN_KEYS)}"
+            ) from None
+        if "/" in name or name.startswith("."):
+            raise UsageError("--name-pattern must give a plain file name")
+        return name if name.lower().endswith(".pdf") else f"{name}.pdf"
+
+
+def patient_id(patient: Patient, documents: Sequence[str]) -> str:
+    """A short stable id of a packet's inputs: same inputs, same file name."""
+    text = "\0".join(
+        [patient.name, str(patient.dob), str(patient.date), patient.therapist or "", patient.area or ""]
+        + list(documents)
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _safe_file_part(text: str) -> str:
+    kept = "".join(c if c.isalnum() else "-" for c in unicodedata.normalize("NFKC", text))
+    return "-".join(part for part in kept.split("-") if part)[:60] or "patient"
+
+
+# --- checking what a person typed ------------------------------------------------------
+
+
+@cache
+def _printable(project_templates: Path) -> frozenset[int]:
+    """Code points the form-field font can draw."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(project_templates / FIELD_FONT, lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def check_text(project: Project, option: str, value: str | None, required: bool = False) -> str | None:
+    """Return value stripped, or raise UsageError saying plainly what cannot be printed."""
+    if value is None or not value.strip():
+        if required:
+            raise UsageError(f"{option} is required")
+        return None
+    text = unicodedata.normalize("NFC", value.strip())
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"{option} is {len(text)} characters long; at most {MAX_TEXT} fit on the form")
+    printable = _printable(project.templates)
+    for char in text:
+        category = unicodedata.category(char)
+        if category[0] == "C" or category in ("Zl", "Zp"):
+            raise UsageError(
+                f"{option} contains an invisible control character (U+{ord(char):04X}); "
+                "type the text again without it"
+            )
+        if ord(char) not in printable:
+            raise UsageError(
+                f"{option} contains '{char}' (U+{ord(char):04X}), which the form font cannot print; "
+                "use Latin, Greek or Cyrillic letters"
+            )
+    return text
+
+
+def parse_date(option: str, value: str | None) -> dt.date | None:
+    """Parse YYYY-MM-DD, refusing impossible dates with a clear message."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(f"{option} '{value}' is not a real date; use YYYY-MM-DD, e.g. 1980-02-03") from None
+
+
+def make_patient(
+    project: Project,
+    name: str | None,
+    dob: str | None = None,
+    date: str | None = None,
+    therapist: str | None = None,
+    area: str | None = None,
+    today: dt.date | None = None,
+) -> Patient:
+    """Check every value a person typed; raise UsageError on the first bad one."""
+    patient_name = check_text(project, "--patient", name, required=True)
+    assert patient_name is not None
+    born = parse_date("--dob", dob)
+    when = parse_date("--date", date) or today or dt.date.today()
+    if born is not None and born > when:
+        raise UsageError(f"--dob {born.isoformat()} is after the appointment date {when.isoformat()}")
+    if born is not None and born.year < 1900:
+        raise UsageError(f"--dob {born.isoformat()} is before 1900; check the year")
+    return Patient(
+        name=patient_name,
+        dob=born,
+        date=when,
+        therapist=check_text(project, "--therapist", therapist),
+        area=check_text(project, "--area", area),
+    )
+
+
+# --- choosing and building the documents ---------------------------------------------
+
+
+def resolve_docs(cat: Catalogue, names: Sequence[str], lang: str) -> list[str]:
+    """Map kinds (info, consent, aftercare) or document ids to document ids, in order."""
+    by_kind: dict[str, list[str]] = {}
+    for doc_id in cat.document_ids:
+        by_kind.setdefault(cat.document(doc_id, lang).model.kind, []).append(doc_id)
+    result = []
+    for name in names:
+        if name in cat.document_ids:
+            result.append(name)
+        elif len(by_kind.get(name, [])) == 1:
+            result.append(by_kind[name][0])
+        elif name in by_kind:
+            raise UsageError(f"--docs: '{name}' is ambiguous; use one of: {', '.join(by_kind[name])}")
+        else:
+            choices = sorted(set(by_kind) | set(cat.document_ids))
+            raise UsageError(f"--docs: unknown document '{name}'; choose from: {', '.join(choices)}")
+    if len(set(result)) != len(result):
+        raise UsageError("--docs: a document is listed twice")
+    if not result:
+        raise UsageError("--docs: name at least one document")
+    return result
+
+
+def packet_specs(
+    cat: Catalogue, doc_ids: Sequence[str], brand: str, lang: str, large: bool
+) -> list[OutputSpec]:
+    """The built outputs a packet is made from: each document, then the stamp page."""
+    suffix = "-large-print" if large else ""
+    specs = []
+    for doc_id in doc_ids:
+        kind = cat.document(doc_id, lang).model.kind
+        variant = "fillable" if kind == "consent" else "print"
+        specs.append(OutputSpec(brand, lang, doc_id, f"{variant}{suffix}"))  # type: ignore[arg-type]
+    specs.append(OutputSpec(brand, lang, STAMP_ID, f"stamp{suffix}"))  # type: ignore[arg-type]
+    return specs
+
+
+def ensure_built(cat: Catalogue, specs: list[OutputSpec], out_dir: Path) -> int:
+    """Build whatever of specs is stale or missing; return how many were built."""
+    from handouts.build import BuildOptions, build, build_fingerprint, is_current
+    from handouts.manifest import read_manifest
+
+    manifest = read_manifest(out_dir)
+    stale = [s.key for s in specs if not is_current(out_dir, manifest.get(s.key), build_fingerprint(cat, s))]
+    if not stale:
+        return 0
+    log.info("building %d output(s) the packet needs", len(stale))
+    report = build(cat.project, BuildOptions(out_dir=out_dir, keys=tuple(stale), jobs=1))
+    failed = [r for r in report.results if r.status == "failed"]
+    if failed or report.problems:
+        reason = failed[0].message if failed else str(report.problems[0])
+        raise UsageError(f"cannot build what the packet needs: {reason}")
+    return report.count("built")
+
+
+# --- assembling ------------------------------------------------------------------------
+
+
+def make_packet(project: Project, request: PacketRequest, out_dir: Path | None = None) -> Packet:
+    """Return the packet PDF for one patient."""
+    cat = load_catalogue(project)
+    brand = request.brand or sorted(cat.brands)[0]
+    lang = request.lang or cat.config.default_language
+    if brand not in cat.brands:
+        raise UsageError(f"--brand: unknown brand '{brand}'; choose from: {', '.join(sorted(cat.brands))}")
+    if lang not in cat.languages:
+        raise UsageError(f"--lang: unknown language '{lang}'; choose from: {', '.join(cat.languages)}")
+    doc_ids = resolve_docs(cat, request.docs, lang)
+    out = out_dir or project.root / cat.config.out
+    specs = packet_specs(cat, doc_ids, brand, lang, request.large_print)
+    built = ensure_built(cat, specs, out)
+    pdf, pages = assemble(cat, request, specs, out)
+    return Packet(pdf, pages, brand, lang, tuple(doc_ids), built)
+
+
+def prepared_line(cat: Catalogue, lang: str, patient: Patient) -> str:
+    """'Prepared for Jane Doe, December 1, 2026, therapist Sam Lee, area: left upper trapezius'."""
+    t = cat.messages[lang].model
+    parts = [f"{t['prepared_for']} {patient.name}"]
+    if patient.date:
+        parts.append(format_date(patient.date, lang))
+    if patient.therapist:
+        parts.append(f"{t['therapist']} {patient.therapist}")
+    if patient.area:
+        parts.append(f"{t['area']}: {patient.area}")
+    return ", ".join(parts)
+
+
+def format_date(day: dt.date, lang: str) -> str:
+    from babel.dates import format_date as babel_format
+
+    return babel_format(day, format="long", locale=lang.replace("-", "_"))
+
+
+def assemble(cat: Catalogue, request: PacketRequest, specs: list[OutputSpec], out: Path) -> tuple[bytes, int]:
+    """Merge the documents, stamp each first page, fill (and maybe flatten) the consent form."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.constants import PageLabelStyle
+    from pypdf.generic import NameObject, TextStringObject
+
+    patient = request.patient
+    *doc_specs, stamp_spec = specs
+    stamp = _filled_stamp(out / stamp_spec.relpath, prepared_line(cat, stamp_spec.lang, patient))
+    writer = PdfWriter()
+    consent_meta: dict[str, Any] = {}
+    for spec in doc_specs:
+        doc = cat.document(spec.doc_id, spec.lang).model
+        reader = PdfReader(out / spec.relpath)
+        start = len(writer.pages)
+        writer.append(reader, import_outline=False)
+        if spec.fillable:
+            writer.update_page_form_field_values(
+                list(writer.pages[start:]),
+                consent_values(spec.lang, patient),
+                auto_regenerate=False,
+                flatten=not request.fillable,
+            )
+            if request.fillable:
+                consent_meta = {k: v for k, v in (reader.metadata or {}).items() if k.startswith("/handouts")}
+        writer.pages[start].merge_page(stamp)
+        writer.add_outline_item(title=doc.title, page_number=start)
+    total = len(writer.pages)
+    writer.set_page_label(0, total - 1, style=PageLabelStyle.DECIMAL, start=1)
+    if not request.fillable:
+        writer.remove_annotations("/Widget")
+        writer._root_object.pop(NameObject("/AcroForm"), None)
+    brand = cat.brands[specs[0].brand].model
+    metadata = {
+        "/Title": f"{cat.messages[stamp_spec.lang].model['prepared_for']} – {brand.name}",
+        "/Author": brand.name,
+        "/Producer": "handouts (pypdf)",
+        "/handoutspacket": ",".join(s.doc_id for s in doc_specs),
+        **consent_meta,
+    }
+    writer.add_metadata({k: TextStringObject(str(v)) for k, v in metadata.items()})
+    writer._root_object[NameObject("/Lang")] = TextStringObject(stamp_spec.lang)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue(), total
+
+
+def consent_values(lang: str, patient: Patient) -> dict[str, str]:
+    """The consent form's fields that a packet pre-fills (never the answers or signature)."""
+    values = {"patient.name": patient.name}
+    if patient.dob:
+        values["patient.dob"] = format_date(patient.dob, lang)
+    if patient.date:
+        values["patient.date"] = format_date(patient.date, lang)
+    if patient.therapist:
+        values["therapist.name"] = patient.therapist
+    return values
+
+
+def _filled_stamp(path: Path, line: str) -> Any:
+    """The stamp page with its one field filled and flattened into the page content."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ContentStream
+
+    writer = PdfWriter(clone_from=PdfReader(path))
+    page = writer.pages[0]
+    # The stamp page draws nothing but its field. WeasyPrint's content leaves a flipped
+    # coordinate system in force, under which the flattened field would land upside down.
+    empty = ContentStream(None, writer)
+    empty.set_data(b"")
+    page.replace_contents(empty)
+    writer.update_page_form_field_values(page, {"prepared.for": line}, auto_regenerate=False, flatten=True)
+    writer.remove_annotations("/Widget")
+    # Return it as a reader's page: a page of a writer that goes out of scope loses its
+    # objects, and merging it then picks up unrelated ones.
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return PdfReader(buffer).pages[0]
+
+
+def protect(pdf: bytes, password: str) -> bytes:
+    """Encrypt a packet with AES-256 (pypdf with `cryptography`)."""
+    from pypdf import PdfReader, PdfWriter
+
+    if not password:
+        raise UsageError("--password is empty")
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.encrypt(password, algorithm="AES-256")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
