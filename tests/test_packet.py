@@ -1,0 +1,247 @@
+"""`handouts packet`: one patient's documents merged, stamped, pre-filled; fast and careful."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, page_texts, run_cli, tiny_files, write_tree
+from pypdf import PdfReader
+
+DETAILS = [
+    "--patient",
+    "Jane Doe",
+    "--dob",
+    "1980-02-03",
+    "--date",
+    "2026-12-01",
+    "--therapist",
+    "Sam Lee",
+    "--area",
+    "left upper trapezius",
+]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("packet") / "proj"
+    shutil.copytree(REPO / "templates", root / "templates")
+    write_tree(root, tiny_files())
+    code, _, err = run_cli(root, "build", "-j", "2")
+    assert code == 0, err
+    return root
+
+
+def packet(project: Path, tmp_path: Path, *args: str) -> tuple[int, Path, str]:
+    target = tmp_path / "packet.pdf"
+    code, _, err = run_cli(project, "packet", *DETAILS, *args, "-o", str(target))
+    return code, target, err
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_documents_in_order_with_bookmarks_and_page_labels(project: Path, tmp_path: Path) -> None:
+    code, target, err = packet(project, tmp_path, "--docs", "consent,info")
+    assert code == 0, err
+    reader = PdfReader(target)
+    outline = [(item.title, reader.get_destination_page_number(item)) for item in reader.outline]
+    assert [title for title, _ in outline] == ["Tiny consent form", "Tiny information sheet"]
+    consent_pages = len(PdfReader(project / "out/tiny/en/tiny-consent-fillable.pdf").pages)
+    assert [page for _, page in outline] == [0, consent_pages]
+    assert reader.page_labels == [str(n) for n in range(1, len(reader.pages) + 1)]
+
+
+def test_details_printed_on_first_page_of_each_document(project: Path, tmp_path: Path) -> None:
+    code, target, err = packet(project, tmp_path)
+    assert code == 0, err
+    reader = PdfReader(target)
+    firsts = [reader.get_destination_page_number(item) for item in reader.outline]
+    line = "Prepared for Jane Doe, December 1, 2026, therapist Sam Lee, area: left upper trapezius"
+    texts = page_texts(target)
+    for number, text in enumerate(texts):
+        assert (line in flat(text)) == (number in firsts), number
+
+
+def test_consent_prefilled_and_flattened_for_print(project: Path, tmp_path: Path) -> None:
+    code, target, err = packet(project, tmp_path)
+    assert code == 0, err
+    reader = PdfReader(target)
+    assert not reader.get_fields()
+    assert "/AcroForm" not in reader.trailer["/Root"]
+    text = flat(" ".join(page_texts(target)))
+    assert "February 3, 1980" in text  # date of birth, on the consent form
+    assert "Sam Lee" in text
+
+
+def test_fillable_packet_keeps_the_form_and_screen_reads_it(project: Path, tmp_path: Path) -> None:
+    code, target, err = packet(project, tmp_path, "--fillable")
+    assert code == 0, err
+    fields = PdfReader(target).get_fields()
+    assert fields["patient.name"]["/V"] == "Jane Doe"
+    assert fields["therapist.name"]["/V"] == "Sam Lee"
+    assert "contraindication.pregnancy" in fields
+    code, out, _ = run_cli(project, "screen", "--json", str(target))
+    assert code == 3  # nothing answered yet
+    data = json.loads(out)
+    assert data["form"]["document"] == "tiny-consent"
+    assert data["patient_name"] == "Jane Doe"
+
+
+def test_password_encrypts_with_aes_256(project: Path, tmp_path: Path) -> None:
+    code, target, err = packet(project, tmp_path, "--fillable", "--password", "pw-123")
+    assert code == 0, err
+    reader = PdfReader(target)
+    assert reader.is_encrypted
+    assert reader.trailer["/Encrypt"]["/V"] == 5  # AES-256
+    assert reader.decrypt("pw-123")
+    code, _, _ = run_cli(project, "screen", "--password", "pw-123", str(target))
+    assert code == 3
+    code, _, err = run_cli(project, "screen", str(target))
+    assert code == 2 and "encrypted" in err
+
+
+def test_default_file_name_holds_no_patient_name(project: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "handouts", "--project", str(project), "packet", *DETAILS],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    files = list(tmp_path.glob("*.pdf"))
+    assert len(files) == 1
+    assert "jane" not in files[0].name.lower() and "doe" not in files[0].name.lower()
+    assert files[0].stat().st_mode & 0o077 == 0  # readable by its owner only
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "handouts",
+            "--project",
+            str(project),
+            "packet",
+            *DETAILS,
+            "--name-pattern",
+            "{patient}-{date}.pdf",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    assert (tmp_path / "Jane-Doe-2026-12-01.pdf").is_file()
+    assert "Jane" not in result.stderr
+
+
+def test_fast_path_does_not_import_weasyprint(project: Path, tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from handouts.cli import main\n"
+        "try:\n"
+        f"    main([ '--project', {str(project)!r}, 'packet', '--patient', 'A B', '-o', {str(tmp_path / 'p.pdf')!r}])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code in (0, None), exit.code\n"
+        "print('weasyprint' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+    assert (tmp_path / "p.pdf").is_file()
+
+
+def test_stale_document_is_built_first(make_project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = make_project()
+    code, _, err = run_cli(
+        root, "packet", "--patient", "A B", "--docs", "info", "-o", str(tmp_path / "p.pdf")
+    )
+    assert code == 0, err
+    assert (root / "out/tiny/en/tiny-info.pdf").is_file()
+    assert "Tiny information sheet" in page_texts(tmp_path / "p.pdf")[0]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["<b>Bold</b> Smith", "{{ 7*7 }} Jones", "%PDF-1.7 Brown", "Łukasz Żółć", "Ольга Σοφία"],
+)
+def test_hostile_but_printable_names_print_literally(project: Path, tmp_path: Path, name: str) -> None:
+    target = tmp_path / "p.pdf"
+    code, _, err = run_cli(project, "packet", "--patient", name, "--fillable", "-o", str(target))
+    assert code == 0, err
+    assert name in flat(page_texts(target)[0])
+    assert PdfReader(target).get_fields()["patient.name"]["/V"] == name
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--patient", "x" * 500], "--patient is 500 characters long; at most 100"),
+        (["--patient", "Jane \u202eeoD"], "invisible control character (U+202E)"),
+        (["--patient", "Jane \u200fDoe"], "invisible control character (U+200F)"),
+        (["--patient", "Jane 😀"], "which the form font cannot print"),
+        (["--patient", "王小明"], "which the form font cannot print"),
+        (["--patient", "   "], "--patient is required"),
+        (["--patient", "A", "--dob", "2026-02-30"], "--dob '2026-02-30' is not a real date"),
+        (["--patient", "A", "--date", "tomorrow"], "--date 'tomorrow' is not a real date"),
+        (["--patient", "A", "--dob", "2030-01-01", "--date", "2026-12-01"], "is after the appointment"),
+        (["--patient", "A", "--docs", "leaflet"], "unknown document 'leaflet'"),
+        (["--patient", "A", "--brand", "nope"], "unknown brand 'nope'"),
+    ],
+)
+def test_bad_values_are_refused_with_one_line(
+    project: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    code, out, err = run_cli(project, "packet", *args, "-o", str(tmp_path / "p.pdf"))
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "p.pdf").exists()
+
+
+def test_bad_name_pattern(project: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "handouts",
+            "--project",
+            str(project),
+            "packet",
+            "--patient",
+            "A",
+            "--name-pattern",
+            "{nope}.pdf",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("--name-pattern: unknown field 'nope'")
+    assert not list(tmp_path.glob("*.pdf"))
+
+
+def test_no_log_line_names_the_patient(project: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "handouts",
+            "-vv",
+            "--project",
+            str(project),
+            "packet",
+            *DETAILS,
+            "--fillable",
+            "-o",
+            str(tmp_path / "p.pdf"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for secret in ("Jane", "Doe", "1980", "Sam Lee", "trapezius"):
+        assert secret not in result.stderr + result.stdout
