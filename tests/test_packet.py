@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, page_texts, run_cli, tiny_files, write_tree
 from pypdf import PdfReader
+
+from conftest import REPO, page_texts, run_cli, tiny_files, write_tree
 
 DETAILS = [
     "--patient",
@@ -143,7 +144,8 @@ def test_fast_path_does_not_import_weasyprint(project: Path, tmp_path: Path) -> 
         "import sys\n"
         "from handouts.cli import main\n"
         "try:\n"
-        f"    main([ '--project', {str(project)!r}, 'packet', '--patient', 'A B', '-o', {str(tmp_path / 'p.pdf')!r}])\n"
+        f"    main(['--project', {str(project)!r}, 'packet', '--patient', 'A B',\n"
+        f"          '-o', {str(tmp_path / 'p.pdf')!r}])\n"
         "except SystemExit as exit:\n"
         "    assert exit.code in (0, None), exit.code\n"
         "print('weasyprint' in sys.modules)\n"
