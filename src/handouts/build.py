@@ -92,12 +92,16 @@ def build_fingerprint(cat: Catalogue, spec: OutputSpec) -> str:
     return hashlib.sha256((fingerprint(cat.project, files) + tools).encode()).hexdigest()
 
 
+# The modules whose code decides an output's bytes (other modules cannot change a PDF).
+_BYTE_MODULES = ("render.py", "pdf.py", "forms.py", "postprocess.py", "outputs.py", "models.py")
+
+
 @cache
 def _code_hash() -> str:
     """Hash of handouts' own source, so a changed renderer invalidates outputs in development."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
+    for name in _BYTE_MODULES:
+        digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -276,6 +280,11 @@ def _worker_catalogue(root: Path) -> Catalogue:
     return cat
 
 
+def forget_catalogue(root: Path) -> None:
+    """Drop this process's cached catalogue of root: a long-lived process (serve) must see edits."""
+    _worker_catalogues.pop(root, None)
+
+
 def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
     """Render one output to PDF bytes; errors are returned, not raised, to keep others going."""
     from handouts.pdf import html_to_pdf, set_reproducible_epoch
@@ -294,6 +303,7 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
             allowed=allowed,
             identifier=prov.fingerprint[:32].encode(),
             forms=spec.has_form,
+            tags=not spec.is_stamp,  # the stamp is never read on its own
         )
         pdf, pages = finish_pdf(raw, spec)
         return Rendered(pdf, pages, prov)
@@ -308,6 +318,8 @@ def _render_all(
     root = project.root
     workers = min(jobs or os.cpu_count() or 1, len(specs))
     if workers <= 1:
+        # This process may have rendered before the content changed (handouts serve).
+        forget_catalogue(root)
         for spec in specs:
             yield spec, render_output(root, spec)
         return

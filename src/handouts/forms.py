@@ -17,6 +17,7 @@ from pypdf.generic import (
     ArrayObject,
     BooleanObject,
     DictionaryObject,
+    FloatObject,
     NameObject,
     TextStringObject,
 )
@@ -74,6 +75,12 @@ def _prepare_for_redraw(writer: PdfWriter, acroform: Any) -> None:
             widget = ref.get_object()
             if widget.get("/Subtype") != "/Widget":
                 continue
+            # WeasyPrint writes the top edge first; pypdf places flattened fields by the
+            # first y, so normalise to [left bottom right top] as the PDF spec intends.
+            x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+            widget[NameObject("/Rect")] = ArrayObject(
+                FloatObject(v) for v in (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+            )
             if "/DA" in widget:
                 # WeasyPrint starts /DA with a graphics-state operator that poppler rejects.
                 widget[NameObject("/DA")] = TextStringObject(_GS_OPERATOR.sub("", str(widget["/DA"])))

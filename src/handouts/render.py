@@ -142,15 +142,13 @@ def render_html(cat: Catalogue, spec: OutputSpec) -> str:
         "large_print": spec.large,
         "generator": f"handouts {__version__}",
         "stylesheets": [p.resolve().as_uri() for p in stylesheets(project, spec.large)],
+        "logo_url": (brand_loaded.file.path.parent / brand.logo).resolve().as_uri() if brand.logo else None,
     }
     if spec.is_stamp:
         return _render(project, STAMP_TEMPLATE, context)
     doc = cat.document(spec.doc_id, spec.lang).model
-    logo_url = None
-    if brand.logo:
-        logo_url = (brand_loaded.file.path.parent / brand.logo).resolve().as_uri()
     items = cat.contraindications[spec.lang].model.items if spec.lang in cat.contraindications else ()
-    context.update(doc=doc, logo_url=logo_url, contraindications=items, provenance=provenance(cat, spec))
+    context.update(doc=doc, contraindications=items, provenance=provenance(cat, spec))
     return _render(project, template_name(doc.kind), context)
 
 
