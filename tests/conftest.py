@@ -180,3 +180,35 @@ def unembedded_fonts(path: Path) -> list[str]:
             if not any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")):
                 missing.append(str(font.get("/BaseFont")))
     return missing
+
+
+# --- the robustness suite's figures (README "Reliability") -------------------------------
+
+RELIABILITY: dict[str, int] = {}
+
+
+def tally(name: str, count: int = 1) -> None:
+    """Count a generated input, injected fault or outcome for the end-of-run summary."""
+    RELIABILITY[name] = RELIABILITY.get(name, 0) + count
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--long", action="store_true", help="run the robustness suite with many more examples")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from hypothesis import HealthCheck, settings
+
+    common = {
+        "deadline": None,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    }
+    settings.register_profile("ci", max_examples=40, **common)
+    settings.register_profile("long", max_examples=400, **common)
+    settings.load_profile("long" if config.getoption("--long") else "ci")
+
+
+def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: pytest.Config) -> None:
+    if RELIABILITY:
+        write = terminalreporter.write_line  # type: ignore[attr-defined]
+        write("reliability figures: " + ", ".join(f"{k}={v}" for k, v in sorted(RELIABILITY.items())))

@@ -119,8 +119,12 @@ def load_yaml(path: Path, root: Path) -> YamlFile:
         at = mark.line + 1 if mark else None
         reason = exc.problem or exc.context or "invalid YAML"
         raise YamlProblem(f"invalid YAML: {reason}", at) from exc
+    except yaml.reader.ReaderError as exc:
+        at = text[: exc.position].count("\n") + 1
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        raise YamlProblem(f"invalid YAML: character U+{char:04X} is not allowed; remove it", at) from exc
     except yaml.YAMLError as exc:
-        raise YamlProblem(f"invalid YAML: {exc}", None) from exc
+        raise YamlProblem(f"invalid YAML: {str(exc).splitlines()[0]}", None) from exc
     if node is None:
         raise YamlProblem("file is empty", 1)
     try:
