@@ -34,7 +34,8 @@ Status = Literal["built", "unchanged", "failed", "stale", "missing", "extra", "p
 
 @dataclass(frozen=True)
 class BuildOptions:
-    out_dir: Path
+    # None: the project's out folder (handouts.yaml `out`, default "out").
+    out_dir: Path | None
     brands: tuple[str, ...] = ()
     langs: tuple[str, ...] = ()
     docs: tuple[str, ...] = ()
@@ -60,6 +61,7 @@ class BuildReport:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
+    out_dir: Path | None = None
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -87,13 +89,20 @@ def build_fingerprint(cat: Catalogue, spec: OutputSpec) -> str:
     files += sorted((cat.project.templates / "fonts").glob("*"))
     if brand.model.logo:
         files.append((brand.file.path.parent / brand.model.logo).resolve())
-    tools = f"handouts={__version__}+{_code_hash()};weasyprint={package_version('weasyprint')};"
-    tools += f"pypdf={package_version('pypdf')};variant={spec.variant}"
+    tools = f"{_tool_versions()};variant={spec.variant}"
     return hashlib.sha256((fingerprint(cat.project, files) + tools).encode()).hexdigest()
 
 
 # The modules whose code decides an output's bytes (other modules cannot change a PDF).
 _BYTE_MODULES = ("render.py", "pdf.py", "forms.py", "postprocess.py", "outputs.py", "models.py")
+
+
+@cache
+def _tool_versions() -> str:
+    return (
+        f"handouts={__version__}+{_code_hash()};weasyprint={package_version('weasyprint')};"
+        f"pypdf={package_version('pypdf')}"
+    )
 
 
 @cache
@@ -136,7 +145,7 @@ def build(
     if options.keys:
         specs = [s for s in specs if s.key in options.keys]
     fingerprints = {s.key: build_fingerprint(cat, s) for s in specs}
-    out = options.out_dir
+    out = report.out_dir = options.out_dir or project.root / cat.config.out
     emit = progress or (lambda result: None)
     if on_plan is not None:
         on_plan(len(specs))
@@ -297,7 +306,7 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
         set_reproducible_epoch(prov.effective)
         html = render_html(cat, spec)
         allowed = [cat.project.templates, cat.project.content]
-        raw = html_to_pdf(
+        raw, pages = html_to_pdf(
             html,
             base_url=cat.project.templates,
             allowed=allowed,
@@ -305,8 +314,7 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
             forms=spec.has_form,
             tags=not spec.is_stamp,  # the stamp is never read on its own
         )
-        pdf, pages = finish_pdf(raw, spec)
-        return Rendered(pdf, pages, prov)
+        return Rendered(finish_pdf(raw, spec), pages, prov)
     except HandoutsError as exc:
         return exc
 

@@ -108,12 +108,8 @@ def build(
     """Build the catalogue: every document, brand, language and variant, into out/."""
     from handouts.build import BuildOptions
     from handouts.build import build as run_build
-    from handouts.content import load_catalogue
 
     project = _project(ctx)
-    if out_dir is None:
-        cat = _run(load_catalogue, project, strict=False)
-        out_dir = project.root / cat.config.out
     options = BuildOptions(
         out_dir=out_dir,
         brands=_csv(brand),
@@ -152,7 +148,7 @@ def build(
             f"built {report.count('built')}, unchanged {report.count('unchanged')}, "
             f"failed {report.count('failed') + len(report.problems)}"
             + (f", pruned {report.count('pruned')}" if report.count("pruned") else "")
-            + f" in {report.seconds:.2f} s -> {options.out_dir}",
+            + f" in {report.seconds:.2f} s -> {report.out_dir}",
             err=True,
         )
     sys.exit(0 if report.ok else 2)
@@ -388,6 +384,13 @@ def _screen_report(r: Any) -> str:
     default=None,
     help="File name pattern, e.g. '{patient}-{date}.pdf' (fields: patient, date, brand, lang, id).",
 )
+@click.option("--email", metavar="ADDRESS", help="Email the packet to this address (smtp: in handouts.yaml).")
+@click.option(
+    "--eml",
+    "eml_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --email: write the message as an .eml file into this folder instead of sending it.",
+)
 @click.pass_context
 def packet(
     ctx: click.Context,
@@ -404,6 +407,8 @@ def packet(
     password: str | None,
     output: Path | None,
     name_pattern: str | None,
+    email: str | None,
+    eml_dir: Path | None,
 ) -> None:
     """Make one patient's packet: chosen documents, details printed, consent pre-filled."""
     from handouts.fsutil import atomic_write
@@ -411,6 +416,10 @@ def packet(
 
     project = _project(ctx)
     person = _run(make_patient, project, patient, dob, date_, therapist, area)
+    if email or eml_dir:
+        from handouts.cli_packets import packet_mail_step
+
+        mail_step = _run(packet_mail_step, project, email, eml_dir)
     request = PacketRequest(person, _csv(docs), brand, lang, fillable, large_print)
     result = _run(make_packet, project, request)
     data = _run(protect, result.pdf, password) if password else result.pdf
@@ -418,3 +427,22 @@ def packet(
     _run(atomic_write, target, data, 0o600)
     if not ctx.obj["quiet"]:
         click.echo(f"wrote {target} ({result.pages} pages)", err=True)
+    if email or eml_dir:
+        mail_step(result, person, data, target, fillable)
+
+
+from handouts.cli_packets import packets  # noqa: E402
+
+main.add_command(packets)
+
+from handouts.cli_lint import lint  # noqa: E402
+
+main.add_command(lint)
+
+from handouts.cli_archive import archive  # noqa: E402
+
+main.add_command(archive)
+
+from handouts.cli_serve import serve  # noqa: E402
+
+main.add_command(serve)

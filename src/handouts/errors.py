@@ -69,3 +69,9 @@ class OutputError(HandoutsError):
 
 class PdfInputError(HandoutsError):
     """A PDF given to us is unreadable, encrypted, or not one of ours."""
+
+
+class MailError(HandoutsError):
+    """Email could not be sent (server unreachable, login or recipient refused); try again later."""
+
+    exit_code = 4

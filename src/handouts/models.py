@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -25,11 +25,52 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+class SmtpSettings(Model):
+    """How to send email (handouts.yaml `smtp:`); the password only ever comes from the environment."""
+
+    host: Short
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: Short | None = None
+    password_env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")] | None = None
+    sender: Short = Field(alias="from")
+    timeout: float = Field(default=30, gt=0, le=600)
+    # Only there to refuse it with a helpful message (and the line it is on).
+    password: None = Field(default=None, exclude=True, repr=False)
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _no_password(cls, value: Any) -> None:
+        raise ValueError(
+            "remove it: never write the password in handouts.yaml; put it in an environment "
+            "variable and give that variable's name as 'password_env'"
+        )
+
+    @field_validator("sender")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        local, _, domain = value.partition("@")
+        if not local or "." not in domain or any(c.isspace() or c in '<>,;"@' for c in local + domain):
+            raise ValueError("'from' must be a plain email address, e.g. clinic@example.org")
+        return value
+
+    @model_validator(mode="after")
+    def _login_pair(self) -> SmtpSettings:
+        if bool(self.username) != bool(self.password_env):
+            raise ValueError("give both 'username' and 'password_env' to log in, or neither")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.security]
+
+
 class ProjectConfig(Model):
     """Settings from handouts.yaml at the project root (every key optional)."""
 
     default_language: Lang = "en"
     out: Short = "out"
+    smtp: SmtpSettings | None = None
 
 
 class Colors(Model):

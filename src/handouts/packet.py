@@ -230,16 +230,21 @@ def ensure_built(cat: Catalogue, specs: list[OutputSpec], out_dir: Path) -> int:
 # --- assembling ------------------------------------------------------------------------
 
 
-def make_packet(project: Project, request: PacketRequest, out_dir: Path | None = None) -> Packet:
-    """Return the packet PDF for one patient."""
-    cat = load_catalogue(project)
+def resolve_request(cat: Catalogue, request: PacketRequest) -> tuple[str, str, list[str]]:
+    """The brand, language and document ids a request asks for (defaults filled in)."""
     brand = request.brand or sorted(cat.brands)[0]
     lang = request.lang or cat.config.default_language
     if brand not in cat.brands:
         raise UsageError(f"--brand: unknown brand '{brand}'; choose from: {', '.join(sorted(cat.brands))}")
     if lang not in cat.languages:
         raise UsageError(f"--lang: unknown language '{lang}'; choose from: {', '.join(cat.languages)}")
-    doc_ids = resolve_docs(cat, request.docs, lang)
+    return brand, lang, resolve_docs(cat, request.docs, lang)
+
+
+def make_packet(project: Project, request: PacketRequest, out_dir: Path | None = None) -> Packet:
+    """Return the packet PDF for one patient."""
+    cat = load_catalogue(project)
+    brand, lang, doc_ids = resolve_request(cat, request)
     out = out_dir or project.root / cat.config.out
     specs = packet_specs(cat, doc_ids, brand, lang, request.large_print)
     built = ensure_built(cat, specs, out)

@@ -64,22 +64,22 @@ def html_to_pdf(
     identifier: bytes,
     forms: bool = False,
     tags: bool = True,
-) -> bytes:
-    """Render html to PDF bytes; fail if it tried to load anything outside `allowed`."""
+) -> tuple[bytes, int]:
+    """Render html to PDF bytes and page count; fail if it loaded anything outside `allowed`."""
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
     fetcher = _project_fetcher()(allowed)
     try:
-        document = weasyprint.HTML(
-            string=html, base_url=base_url.resolve().as_uri() + "/", url_fetcher=fetcher
-        )
-        pdf = document.write_pdf(
-            pdf_identifier=identifier,
-            pdf_forms=forms,
-            pdf_tags=tags,
-            custom_metadata=True,
-        )
+        source = weasyprint.HTML(string=html, base_url=base_url.resolve().as_uri() + "/", url_fetcher=fetcher)
+        options = {
+            "pdf_identifier": identifier,
+            "pdf_forms": forms,
+            "pdf_tags": tags,
+            "custom_metadata": True,
+        }
+        document = source.render(**options)
+        pdf = document.write_pdf(**options)
     except FatalURLFetchingError as exc:  # derives from BaseException, not Exception
         raise UnsafeResourceError(str(exc)) from None
     except Exception as exc:
@@ -91,4 +91,4 @@ def html_to_pdf(
             "templates/ and content/ folders"
         )
     assert isinstance(pdf, bytes)
-    return pdf
+    return pdf, len(document.pages)

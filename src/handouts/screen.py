@@ -78,9 +78,6 @@ class CurrentContent:
 
 def read_form(path: Path, password: str | None = None) -> tuple[FormInfo, dict[str, Any], list[str]]:
     """Return the form's provenance, its field values, and the checklist ids it was built with."""
-    from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PyPdfError
-
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -89,7 +86,20 @@ def read_form(path: Path, password: str | None = None) -> tuple[FormInfo, dict[s
         raise PdfInputError(f"{path}: empty file, not a PDF")
     if size > MAX_PDF_BYTES:
         raise PdfInputError(f"{path}: larger than {MAX_PDF_BYTES // 1_000_000} MB, not a consent form")
-    data = path.read_bytes()
+    return read_form_data(path.read_bytes(), str(path), password)
+
+
+def read_form_data(
+    data: bytes, path: str, password: str | None = None
+) -> tuple[FormInfo, dict[str, Any], list[str]]:
+    """Like read_form, for a form held in memory (an upload); path only names it in messages."""
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    if not data:
+        raise PdfInputError(f"{path}: empty file, not a PDF")
+    if len(data) > MAX_PDF_BYTES:
+        raise PdfInputError(f"{path}: larger than {MAX_PDF_BYTES // 1_000_000} MB, not a consent form")
     if not data.lstrip()[:5] == b"%PDF-":
         raise PdfInputError(f"{path}: not a PDF file")
     # pypdf warns about every oddity of a damaged file; the one-line error is enough.
@@ -136,7 +146,17 @@ def read_form(path: Path, password: str | None = None) -> tuple[FormInfo, dict[s
         raise PdfInputError(f"{path}: not a fillable consent form (no form fields; screen the -fillable.pdf)")
     values = {name: f.get("/V") for name, f in fields.items()}
     kinds = {name: f.get("/FT") for name, f in fields.items()}
-    return info, {"values": values, "kinds": kinds}, [c for c in checklist.split(",") if c]
+    try:
+        shown = {name: _shown_states(f) for name, f in fields.items()}
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise PdfInputError(f"{path}: unreadable PDF ({type(exc).__name__})") from exc
+    return info, {"values": values, "kinds": kinds, "shown": shown}, [c for c in checklist.split(",") if c]
+
+
+def _shown_states(field: Any) -> set[str]:
+    """The states a button's widgets show (what the patient sees), without /Off."""
+    widgets = [k.get_object() for k in field.get("/Kids", [])] or [field]
+    return {str(w.get("/AS")) for w in widgets if w.get("/AS") not in (None, "/Off")}
 
 
 def evaluate(
@@ -157,9 +177,17 @@ def evaluate(
         raise PdfInputError(f"{path}: checklist fields do not match the form's own list ({detail})")
     for cid in checklist:
         name = prefix + cid
-        answer = _name_value(values[name])
+        value = values[name]
+        answer = _name_value(value)
         if kinds[name] != "/Btn" or answer not in ("yes", "no", "Off", ""):
             raise PdfInputError(f"{path}: field {name} holds an answer this reader does not know")
+        # The stored value and the ticks the patient saw must say the same thing.
+        shown = fields["shown"][name]
+        expected = {f"/{answer}"} if answer in ("yes", "no") else set()
+        if shown != expected:
+            raise PdfInputError(
+                f"{path}: field {name}: its stored answer and the tick shown disagree; check the form by hand"
+            )
         result.answers[cid] = answer if answer in ("yes", "no") else None
     for name, kind in (
         ("consent.agree", "/Btn"),
@@ -222,6 +250,17 @@ def screen_path(path: Path, project_root: Path | None, password: str | None = No
         return evaluate(path, form, current_content(project_root, form[0]))
     except PdfInputError as exc:
         return ScreenResult(file=str(path), status="unreadable", error=str(exc))
+
+
+def screen_bytes(
+    data: bytes, name: str, project_root: Path | None, password: str | None = None
+) -> ScreenResult:
+    """Screen a form held in memory (never written to disk); name labels it in the result."""
+    try:
+        form = read_form_data(data, name, password)
+        return evaluate(Path(name), form, current_content(project_root, form[0]))
+    except PdfInputError as exc:
+        return ScreenResult(file=name, status="unreadable", error=str(exc))
 
 
 def worst(results: list[ScreenResult]) -> Status:

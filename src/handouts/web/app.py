@@ -1,0 +1,150 @@
+"""Create the Flask app: security headers, CSRF checks, uploads kept in memory, nothing logged.
+
+Patient data lives only in one request: forms are POSTed (an access log shows the path, never
+a body), responses carry `Cache-Control: no-store`, uploads stay in memory, and an unexpected
+error is logged by type and frames only, since an exception's message may quote a value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import secrets
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from flask import Flask, Request, Response, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from handouts.content import Project
+from handouts.screen import MAX_PDF_BYTES
+from handouts.web.csrf import csrf_ok, csrf_token
+
+if TYPE_CHECKING:
+    from handouts.web.preview import Watcher
+
+log = logging.getLogger(__name__)
+
+# One consent form, plus room for the other fields of the upload form.
+MAX_REQUEST_BYTES = MAX_PDF_BYTES + 64_000
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "frame-src 'self' blob:; object-src 'self' blob:; form-action 'self'; "
+    "frame-ancestors 'self'; base-uri 'none'"
+)
+
+
+class MemoryRequest(Request):
+    """Keep uploaded files in memory (werkzeug spools large ones to a temporary file)."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        return io.BytesIO()
+
+
+@dataclass
+class WebState:
+    """What every request of one app needs: the project, and the locks around shared work."""
+
+    project: Project
+    preview: bool
+    today: Callable[[], dt.date]
+    # One packet or render at a time: builds share out/, and WeasyPrint process-wide state.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    watcher: Watcher | None = None
+    # Hashes of (address, packet) sent by email in this run, never the addresses themselves.
+    sent: set[str] = field(default_factory=set)
+
+
+def state() -> WebState:
+    return cast(WebState, current_app.extensions["handouts"])
+
+
+def create_app(
+    project: Project,
+    *,
+    preview: bool = False,
+    watch: bool | None = None,
+    today: Callable[[], dt.date] = dt.date.today,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+) -> Flask:
+    """Return the app; with preview, also the preview pages (and a file watcher unless watch=False)."""
+    from handouts.web.frontdesk import bp as frontdesk_bp
+    from handouts.web.frontdesk import render_page
+
+    app = Flask(__name__)
+    app.request_class = MemoryRequest
+    app.config.update(
+        # A new key per run: a restarted server invalidates old pages' tokens, nothing else.
+        SECRET_KEY=secrets.token_bytes(32),
+        MAX_CONTENT_LENGTH=max_request_bytes,
+        SESSION_COOKIE_NAME="handouts_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SEND_FILE_MAX_AGE_DEFAULT=0,
+    )
+    app.jinja_env.autoescape = True
+    web_state = WebState(project, preview, today)
+    app.extensions["handouts"] = web_state
+    app.register_blueprint(frontdesk_bp)
+    if preview:
+        from handouts.web.preview import Watcher
+        from handouts.web.preview import bp as preview_bp
+
+        app.register_blueprint(preview_bp)
+        if watch if watch is not None else True:
+            web_state.watcher = Watcher([project.content, project.templates])
+            web_state.watcher.start()
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"csrf_token": csrf_token, "preview_enabled": preview}
+
+    @app.before_request
+    def _check_csrf() -> ResponseReturnValue | None:
+        if request.method == "POST" and not csrf_ok():
+            message = "This form has expired or did not come from this page. Reload the page and try again."
+            return render_template("error.html", title="Form expired", message=message), 400
+        return None
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        if not request.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
+        limit = f"{MAX_PDF_BYTES // 1_000_000} MB"
+        message = f"The file is too large: a filled consent form is well under {limit}; choose the right file"
+        return render_page(screen_errors={"consent_pdf": message}, status=413)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
+        code = exc.code or 500
+        return render_template("error.html", title=f"{code} {exc.name}", message=exc.description), code
+
+    @app.errorhandler(Exception)
+    def _bug(exc: Exception) -> ResponseReturnValue:
+        # Frames and type only: the message of an exception may quote what the patient typed.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("bug (%s) on %s %s:\n%s", type(exc).__name__, request.method, request.path, frames)
+        message = "Something went wrong inside handouts. Nothing was saved. Please report it."
+        return render_template("error.html", title="Error", message=message), 500
+
+    return app

@@ -1,0 +1,319 @@
+"""The front desk: one page to make a patient's packet and to screen a filled consent form.
+
+Packets come from handouts.packet, with the same checks and the same bytes as `handouts
+packet`; screening is handouts.screen on the upload's bytes, which never reach the disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from handouts.content import Catalogue, Project, load_catalogue
+from handouts.errors import HandoutsError, UsageError
+from handouts.packet import Packet, PacketRequest, Patient, check_text, make_packet, make_patient, parse_date
+from handouts.screen import MAX_PDF_BYTES, ScreenResult, screen_bytes
+from handouts.web.app import state
+
+bp = Blueprint("frontdesk", __name__)
+
+ACTIONS = ("download", "print", "email")
+TEXT_FIELDS = ("name", "dob", "date", "therapist", "area", "email")
+LABELS = {
+    "brand": "Clinic",
+    "lang": "Language",
+    "docs": "Documents",
+    "name": "Patient name",
+    "dob": "Date of birth",
+    "date": "Appointment date",
+    "therapist": "Therapist",
+    "area": "Treatment area",
+    "email": "Patient's email",
+    "consent_pdf": "Filled consent form",
+}
+# handouts.packet names the command-line option in its messages; the page names the field.
+OPTIONS = {
+    "--patient": "name",
+    "--dob": "dob",
+    "--date": "date",
+    "--therapist": "therapist",
+    "--area": "area",
+    "--docs": "docs",
+    "--brand": "brand",
+    "--lang": "lang",
+}
+KIND_ORDER = ("info", "consent", "aftercare")
+PDF_TYPES = ("application/pdf", "application/x-pdf", "application/octet-stream", "binary/octet-stream")
+SEVERITY_WORDS = {
+    "do-not-treat": "do not treat",
+    "check-with-therapist": "check with the therapist",
+    "unknown": "not in the current content: check by hand",
+}
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the page offers to choose from, read from the catalogue."""
+
+    brands: list[tuple[str, str]]
+    languages: list[tuple[str, str]]
+    documents: list[tuple[str, str, str]]  # id, title, kind
+    default_lang: str
+    email_configured: bool
+
+
+def _choices(cat: Catalogue) -> Choices:
+    lang = cat.config.default_language
+    docs: list[tuple[str, str, str]] = []
+    for doc_id in cat.document_ids:
+        doc = cat.document(doc_id, lang).model
+        docs.append((doc_id, doc.title, doc.kind))
+    docs.sort(key=lambda d: (KIND_ORDER.index(d[2]) if d[2] in KIND_ORDER else len(KIND_ORDER), d[0]))
+    return Choices(
+        brands=[(b, loaded.model.name) for b, loaded in sorted(cat.brands.items())],
+        languages=[(code, _language_name(code)) for code in cat.languages],
+        documents=docs,
+        default_lang=lang,
+        email_configured=cat.config.smtp is not None,
+    )
+
+
+def _language_name(code: str) -> str:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(code.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return code
+    return f"{name[:1].upper()}{name[1:]} ({code})" if name else code
+
+
+def _load() -> tuple[Catalogue | None, list[str]]:
+    try:
+        return load_catalogue(state().project), []
+    except HandoutsError as exc:
+        return None, exc.lines()
+
+
+def _defaults(choices: Choices | None, today: dt.date) -> dict[str, Any]:
+    values: dict[str, Any] = dict.fromkeys(TEXT_FIELDS, "")
+    values.update(
+        date=today.isoformat(),
+        brand=choices.brands[0][0] if choices and choices.brands else "",
+        lang=choices.default_lang if choices else "",
+        docs=[d[0] for d in choices.documents] if choices else [],
+        large_print=False,
+        fillable=False,
+    )
+    return values
+
+
+def _posted(form: MultiDict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {name: form.get(name, "") for name in TEXT_FIELDS}
+    values.update(
+        brand=form.get("brand", ""),
+        lang=form.get("lang", ""),
+        docs=form.getlist("docs"),
+        large_print=form.get("large_print") == "on",
+        fillable=form.get("fillable") == "on",
+    )
+    return values
+
+
+def render_page(
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    screen_result: ScreenResult | None = None,
+    screen_errors: dict[str, str] | None = None,
+    page_errors: list[str] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    """The front-desk page, with what the user typed kept and each error beside its field."""
+    cat, problems = _load()
+    choices = _choices(cat) if cat else None
+    errors = dict(errors or {})
+    summary = [(f"#{field}" if field in LABELS else "#packet", message) for field, message in errors.items()]
+    summary += [("#consent_pdf", m) for m in (screen_errors or {}).values()]
+    summary += [("", m) for m in (page_errors or [])]
+    html = render_template(
+        "frontdesk.html",
+        choices=choices,
+        content_problems=problems,
+        values=values or _defaults(choices, state().today()),
+        errors=errors,
+        summary=summary,
+        labels=LABELS,
+        screen_result=screen_result,
+        screen_errors=screen_errors or {},
+        severity_words=SEVERITY_WORDS,
+        notice=notice,
+        max_mb=MAX_PDF_BYTES // 1_000_000,
+    )
+    return html, status
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    return render_page()
+
+
+@bp.post("/packet")
+def packet() -> ResponseReturnValue:
+    """Make the packet and return it to download or print, or send it by email."""
+    values = _posted(request.form)
+    action = request.form.get("action", "download")
+    if action not in ACTIONS:
+        return render_page(values=values, page_errors=[f"Unknown action '{action}'."], status=400)
+    cat, problems = _load()
+    if cat is None:
+        return render_page(values=values, page_errors=problems, status=422)
+    web = state()
+    errors, patient, request_ = check_packet(web.project, cat, values, action, web.today())
+    if errors or patient is None or request_ is None:
+        return render_page(values=values, errors=errors, status=422)
+    try:
+        with web.lock:
+            made = make_packet(web.project, request_)
+        file_name = made.file_name(patient)
+    except HandoutsError as exc:
+        return render_page(values=values, page_errors=exc.lines(), status=422)
+    if action == "email":
+        return _email(cat, values, patient, made, file_name)
+    disposition = "inline" if action == "print" else "attachment"
+    response = Response(made.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{file_name}"'
+    return response
+
+
+def check_packet(
+    project: Project, cat: Catalogue, values: dict[str, Any], action: str, today: dt.date
+) -> tuple[dict[str, str], Patient | None, PacketRequest | None]:
+    """Check every field the way `handouts packet` does; return errors by field name."""
+    errors: dict[str, str] = {}
+    for name, required in (("name", True), ("therapist", False), ("area", False)):
+        try:
+            check_text(project, LABELS[name], values[name], required=required)
+        except UsageError as exc:
+            errors[name] = str(exc)
+    for name in ("dob", "date"):
+        try:
+            parse_date(LABELS[name], values[name])
+        except UsageError as exc:
+            errors[name] = str(exc)
+    if values["brand"] not in cat.brands:
+        errors["brand"] = f"Unknown clinic '{values['brand']}': choose one from the list"
+    if values["lang"] not in cat.languages:
+        errors["lang"] = f"Unknown language '{values['lang']}': choose one from the list"
+    unknown = [d for d in values["docs"] if d not in cat.document_ids]
+    if not values["docs"]:
+        errors["docs"] = "Choose at least one document"
+    elif unknown:
+        errors["docs"] = f"Unknown document '{unknown[0]}': reload the page and choose from the list"
+    if action == "email":
+        problem = check_email(cat, values["email"])
+        if problem:
+            errors["email"] = problem
+    if errors:
+        return errors, None, None
+    try:
+        patient = make_patient(
+            project, values["name"], values["dob"], values["date"], values["therapist"], values["area"], today
+        )
+    except UsageError as exc:
+        field, message = field_error(exc)
+        return {field: message}, None, None
+    request_ = PacketRequest(
+        patient,
+        tuple(values["docs"]),
+        values["brand"],
+        values["lang"],
+        fillable=values["fillable"],
+        large_print=values["large_print"],
+    )
+    return {}, patient, request_
+
+
+def field_error(exc: UsageError) -> tuple[str, str]:
+    """Map a handouts.packet message ('--dob ...') to the field it is about, in the page's words."""
+    text = str(exc)
+    for option, field in OPTIONS.items():
+        rest = text[len(option) :]
+        if text.startswith(option) and rest[:1] in (" ", ":"):
+            return field, LABELS[field] + rest
+    return "packet", text
+
+
+def check_email(cat: Catalogue, address: str) -> str | None:
+    """Why the packet cannot be emailed (address, settings, templates), or None."""
+    if cat.config.smtp is None:
+        return "Email is not configured: add smtp settings to handouts.yaml, or download the packet"
+    from handouts.mail import check_address, check_templates
+    from handouts.mailer import Mailer
+
+    try:
+        check_address(address, LABELS["email"])
+        check_templates(cat)
+        Mailer.from_config(cat)  # the password's environment variable must be set
+    except HandoutsError as exc:
+        return " ".join(exc.lines())
+    return None
+
+
+def _email(
+    cat: Catalogue, values: dict[str, Any], patient: Patient, made: Packet, file_name: str
+) -> ResponseReturnValue:
+    """Send the packet with the project's mailer (handouts.mailer), as `handouts packet --email` does."""
+    from handouts.mail import Letter
+    from handouts.mailer import Mailer, SentLog, deliver
+
+    recipient = values["email"].strip()
+    web = state()
+    # Remembered in memory only (a hash): a double click must not send the packet twice.
+    key = SentLog.key(recipient, made.pdf)
+    if key in web.sent:
+        return render_page(values=values, notice="This packet was already sent to this address.")
+    fillable = bool(values["fillable"])
+    letter = Letter(file_name, made.pdf, made.brand, made.lang, made.documents, patient.date, fillable)
+    try:
+        with web.lock, Mailer.from_config(cat) as mailer:
+            outcome = deliver(cat, letter, recipient, mailer=mailer)
+    except HandoutsError as exc:
+        return render_page(values=values, errors={"email": " ".join(exc.lines())}, status=422)
+    if not outcome.ok:
+        return render_page(values=values, errors={"email": f"Not sent: {outcome.detail}"}, status=502)
+    web.sent.add(key)
+    return render_page(values=values, notice="The packet was sent to the patient's email address.")
+
+
+@bp.post("/screen")
+def screen() -> ResponseReturnValue:
+    """Screen an uploaded filled consent form, in memory, and show the result."""
+    upload = request.files.get("consent_pdf")
+    password = request.form.get("password") or None
+    if upload is None or not upload.filename:
+        return _screen_error("Choose the filled consent form (a PDF file) to screen")
+    name = PurePath(upload.filename.replace("\\", "/")).name[:100] or "upload.pdf"
+    if not name.lower().endswith(".pdf") or (upload.mimetype and upload.mimetype not in PDF_TYPES):
+        return _screen_error(f"'{name}' is not a PDF file: choose the filled consent form (.pdf)")
+    data = upload.stream.read(MAX_PDF_BYTES + 1)
+    if len(data) > MAX_PDF_BYTES:
+        return _screen_error(f"'{name}' is larger than {MAX_PDF_BYTES // 1_000_000} MB: not a consent form")
+    if data.lstrip()[:5] != b"%PDF-":
+        return _screen_error(f"'{name}' is not a PDF file: choose the filled consent form (.pdf)")
+    result = screen_bytes(data, name, state().project.root, password)
+    if result.status == "unreadable":
+        message = (result.error or "unreadable").replace("with --password", "in the Password field")
+        return _screen_error(message)
+    return render_page(screen_result=result)
+
+
+def _screen_error(message: str) -> ResponseReturnValue:
+    return render_page(screen_errors={"consent_pdf": message}, status=422)

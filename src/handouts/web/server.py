@@ -1,0 +1,66 @@
+"""Serve the app with werkzeug's threaded WSGI server, on loopback unless told otherwise."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import TYPE_CHECKING
+
+from handouts.errors import UsageError
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from werkzeug.serving import BaseWSGIServer
+
+
+def is_loopback(host: str) -> bool:
+    """Whether host names this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(host: str, allow_remote: bool) -> None:
+    """Refuse an address other machines can reach unless the user said so."""
+    if not is_loopback(host) and not allow_remote:
+        raise UsageError(
+            f"--host {host}: other machines could reach the page and patient data; "
+            "use 127.0.0.1, or add --allow-remote if you really mean it"
+        )
+
+
+def url(host: str, port: int, path: str = "/") -> str:
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    return f"http://{shown}:{port}{path}"
+
+
+class _QuietPolling(logging.Filter):
+    """Keep the preview's once-a-second version polls out of the access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "/preview/version" not in record.getMessage()
+
+
+def make_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
+    """Bind the server (port 0: any free port); raise UsageError when the port is taken."""
+    import socket
+
+    from werkzeug.serving import make_server as werkzeug_server
+
+    logging.getLogger("werkzeug").addFilter(_QuietPolling())
+    bare = host.strip("[]")
+    # Bind here rather than in werkzeug, which prints its own message and exits on failure.
+    sock = socket.socket(socket.AF_INET6 if ":" in bare else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((bare, port))
+        sock.listen(128)
+        return werkzeug_server(bare, port, app, threaded=True, fd=sock.fileno())
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"cannot listen on {host}:{port}: {reason}; choose another --port") from None
+    finally:
+        sock.close()  # werkzeug holds its own duplicate of the socket
