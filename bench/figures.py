@@ -55,6 +55,8 @@ TARGET_COLD_RATIO = 0.3
 TARGET_COLD_CPUS = 2
 TARGET_NOOP_SECONDS = 0.5
 TARGET_NOOP_SHARE = 0.05
+TARGET_PACKET_SECONDS = 0.5
+TARGET_PACKET_SHARE = 0.2
 SIZE_TARGETS: dict[str, int] = {
     "info sheet": 60_000,
     "aftercare sheet": 60_000,
@@ -689,8 +691,68 @@ def figure_memory(cold: ProcRun) -> Section:
     return Section(lines, [figure])
 
 
-# TODO(packet): figure 7, "packet": time `handouts packet ...` against the built catalogue
-# (root / "out" after figure 4), return a Section, and add it to `sections` in run_figures.
+# --- figures 7 and 8: packets from the built catalogue ---------------------------------------
+
+PACKET_DETAILS = ["--patient", "Bench Patient", "--dob", "1980-02-03", "--date", "2026-12-01",
+                  "--therapist", "Sam Lee", "--area", "left upper trapezius"]  # fmt: skip
+
+
+def figure_packet(cat: Catalogue, tmp: Path, brand: str, repeat: int) -> Section:
+    """`handouts packet` (whole process, fast path) against rendering its three documents."""
+    progress("figure 7: handouts packet")
+    root = cat.project.root
+    cmd: list[str | Path] = [HANDOUTS, "--project", root, "-q", "packet", *PACKET_DETAILS,
+                             "--brand", brand, "-o", tmp / "packet.pdf"]  # fmt: skip
+    check(run_timed(cmd, cwd=root), "packet")  # warm-up: the catalogue is built, nothing to build
+    runs = [check(run_timed(cmd, cwd=root), "packet") for _ in range(repeat)]
+    seconds = statistics.median(r.seconds for r in runs)
+    lang = cat.config.default_language
+    docs = [OutputSpec(brand, lang, d, "fillable" if "consent" in d else "print") for d in cat.document_ids]
+    rendering = median_times(lambda: [_full_build(root, s) for s in docs], repeat)
+    share = seconds / rendering.wall
+    ok = seconds < TARGET_PACKET_SECONDS and share <= TARGET_PACKET_SHARE
+    lines = [
+        "Figure 7. handouts packet (info, consent, aftercare; whole process) / rendering the same three",
+        f"  packet  median {seconds:.2f} s of {repeat} runs ({', '.join(f'{r.seconds:.2f}' for r in runs)})",
+        f"  render  {rendering.wall:.2f} s for {', '.join(s.key for s in docs)} (in-process, warm)",
+        f"  ratio {share:.2f}; target < {TARGET_PACKET_SECONDS} s and <= {TARGET_PACKET_SHARE}",
+    ]
+    figure = Figure(
+        name="7. packet, 3 documents (whole process) / rendering them",
+        measured=f"{seconds:.2f} s; {share:.2f} of {rendering.wall:.2f} s",
+        target=f"< {TARGET_PACKET_SECONDS} s and <= {TARGET_PACKET_SHARE}",
+        ok=ok,
+        values={"seconds": seconds, "render_seconds": rendering.wall, "share": share},
+    )
+    return Section(lines, [figure])
+
+
+def figure_packets(cat: Catalogue, tmp: Path, brand: str, rows: int = 50) -> Section:
+    """`handouts packets` for a day of `rows` fictional appointments: packets per second."""
+    progress(f"figure 8: handouts packets, {rows} rows")
+    csv_file = tmp / "day.csv"
+    lines_csv = ["patient,dob,date,therapist,area,docs,lang,brand"]
+    langs = cat.languages
+    for i in range(rows):
+        lines_csv.append(f"Bench Patient {i},1980-01-{i % 28 + 1:02d},2026-12-01,Sam Lee,neck,"
+                         f"\"info,consent,aftercare\",{langs[i % len(langs)]},{brand}")  # fmt: skip
+    csv_file.write_text("\n".join(lines_csv) + "\n", "utf-8")
+    cmd: list[str | Path] = [HANDOUTS, "--project", cat.project.root, "-q", "packets", "--csv", csv_file,
+                             "--out", tmp / "day"]  # fmt: skip
+    run = check(run_timed(cmd, cwd=cat.project.root), "packets")
+    rate = rows / run.seconds
+    lines = [
+        f"Figure 8. handouts packets for a {rows}-row CSV (whole process, catalogue built)",
+        f"  {run.seconds:.2f} s: {rate:.1f} packets per second",
+    ]
+    figure = Figure(
+        name=f"8. packets, {rows}-row CSV",
+        measured=f"{rate:.1f} packets/s ({run.seconds:.1f} s)",
+        target="—",
+        ok=None,
+        values={"seconds": run.seconds, "packets_per_second": rate},
+    )
+    return Section(lines, [figure])
 
 
 # --- report and main ------------------------------------------------------------------------
@@ -741,7 +803,9 @@ def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
     sizes = figure_sizes(cat, root / cat.config.out)
     naive = naive_loop(cat, write_html(cat, specs, tmp / "html"), tmp / "naive")
     cold_section = figure_cold(cold, naive, len(specs))
-    return [documents, cold_section, noop, changed, sizes, figure_memory(cold)]
+    packet = figure_packet(cat, tmp, brand, args.repeat)
+    packets = figure_packets(cat, tmp, brand)
+    return [documents, cold_section, noop, changed, sizes, figure_memory(cold), packet, packets]
 
 
 def run(args: argparse.Namespace, tmp: Path) -> int:

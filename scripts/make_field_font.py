@@ -41,8 +41,8 @@ def main() -> None:
             record.string = FAMILY
         elif record.nameID == 6:
             record.string = FAMILY.replace(" ", "")
-    # A fixed timestamp keeps the file identical from run to run.
-    font["head"].created = font["head"].modified = 0
+    # The source's own timestamps: fixed, so the file is identical from run to run.
+    font["head"].modified = font["head"].created
     TARGET.parent.mkdir(parents=True, exist_ok=True)
     font.save(TARGET, reorderTables=True)
     print(f"{TARGET}: {TARGET.stat().st_size} bytes")

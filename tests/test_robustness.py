@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import shutil
 import signal
@@ -466,3 +467,163 @@ def test_concurrent_builds_keep_manifest_and_files_consistent(make_project: Make
     for entry in manifest["outputs"]:
         assert hashlib.sha256((root / "out" / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
     assert run_cli(root, "build", "--check")[0] == 0
+
+
+# --- appointments: CSV input, killed runs, a mail server that hangs up --------------------
+
+
+@pytest.fixture(scope="module")
+def day_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("day") / "proj"
+    shutil.copytree(REPO / "templates", root / "templates")
+    write_tree(root, tiny_files())
+    code, _, err = run_cli(root, "build", "-j", "2")
+    assert code == 0, err
+    return root
+
+
+CELLS = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            '=HYPERLINK("http://127.0.0.1:9/","x")',
+            "+1+1",
+            "-2",
+            "@SUM(A1)",
+            "2026-02-30",
+            "info,consent",
+            "nope",
+            "Zoë",
+            '"quoted, comma"',
+            "\t=cmd",
+            "",
+        ]
+    ),
+)
+
+
+@settings(max_examples=15)
+@given(
+    rows=st.lists(st.lists(CELLS, min_size=1, max_size=10), min_size=0, max_size=4),
+    header=st.sampled_from(["patient,dob,date,docs", "patient,extra,docs", "name,dob", "patient"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "latin-1", "utf-16"]),
+)
+def test_generated_appointment_files_never_crash(
+    day_project: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[list[str]],
+    header: str,
+    encoding: str,
+) -> None:
+    import csv
+
+    folder = tmp_path_factory.mktemp("csv")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header.split(","))
+    writer.writerows(rows)
+    (folder / "day.csv").write_bytes(buffer.getvalue().encode(encoding, "replace"))
+    tally("appointment files tried")
+    with hang_guard(120):
+        code, out, err = run_cli(
+            day_project, "packets", "--csv", str(folder / "day.csv"), "--out", str(folder / "out")
+        )
+    assert "Traceback" not in out + err
+    assert code in (0, 2), err
+    report = folder / "out" / "report.csv"
+    if report.exists():
+        for line in csv.reader(report.read_text("utf-8").splitlines()):
+            for cell in line:
+                assert not cell.startswith(("=", "+", "-", "@", "\t")), cell
+    for pdf in (folder / "out").rglob("*.pdf"):
+        assert len(PdfReader(pdf).pages) >= 1
+
+
+def test_killed_packets_run_leaves_only_whole_files_and_a_rerun_completes(
+    day_project: Path, tmp_path: Path
+) -> None:
+    rows = "".join(f"Patient {i},1980-01-{i + 1:02d},2026-12-01,info;consent;aftercare\n" for i in range(12))
+    (tmp_path / "day.csv").write_text("patient,dob,date,docs\n" + rows)
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "handouts",
+        "--project",
+        str(day_project),
+        "-q",
+        "packets",
+        "--csv",
+        str(tmp_path / "day.csv"),
+        "--out",
+        str(out),
+    ]
+    import random
+    import time
+
+    rng = random.Random(11)
+    for _ in range(4):
+        proc = subprocess.Popen(
+            command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(0.6, 2.5))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        tally("faults injected")
+        for pdf in out.rglob("*.pdf"):
+            assert len(PdfReader(pdf).pages) >= 1, pdf
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert len(list(out.glob("*.pdf"))) == 12
+    assert not [p for p in out.iterdir() if p.name.startswith(".") and p.suffix != ".lock"]
+
+
+def test_mail_server_that_hangs_up_mid_message(day_project: Path, tmp_path: Path) -> None:
+    import socketserver
+    import threading
+
+    from test_mail import Inbox, start_server
+
+    class HangUp(socketserver.StreamRequestHandler):
+        """Speaks SMTP until the message body starts, then drops the connection."""
+
+        def handle(self) -> None:
+            self.wfile.write(b"220 test\r\n")
+            while line := self.rfile.readline():
+                if line.upper().startswith(b"DATA"):
+                    self.wfile.write(b"354 go ahead\r\n")
+                    self.rfile.read(200)
+                    return
+                self.wfile.write(b"250 ok\r\n")
+
+    rows = "".join(f"Patient {i},2026-12-01,info,p{i}@example.org\n" for i in range(3))
+    (tmp_path / "day.csv").write_text("patient,date,docs,email\n" + rows)
+    project = tmp_path / "proj"
+    shutil.copytree(day_project, project)
+
+    def settings_for(port: int) -> None:
+        (project / "handouts.yaml").write_text(
+            f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n"
+            "  from: c@example.org\n  timeout: 5\n"
+        )
+
+    command = ["packets", "--csv", str(tmp_path / "day.csv"), "--out", str(tmp_path / "out"), "--email"]
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), HangUp) as rude:
+        threading.Thread(target=rude.serve_forever, daemon=True).start()
+        settings_for(rude.server_address[1])
+        with hang_guard(60):
+            code, out, err = run_cli(project, *command)
+        rude.shutdown()
+    tally("faults injected")
+    assert code == 4, err
+    assert err.count("not sent") == 3 and "Traceback" not in err
+    inbox = Inbox()
+    controller, port = start_server(inbox)
+    try:
+        settings_for(port)
+        assert run_cli(project, *command)[0] == 0
+        assert run_cli(project, *command)[0] == 0  # nothing left to send
+    finally:
+        controller.stop()
+    assert sorted(rcpt[0] for _, rcpt, _ in inbox.received) == [f"p{i}@example.org" for i in range(3)]
+    tally("duplicate emails", len(inbox.received) - 3)

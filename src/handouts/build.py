@@ -135,11 +135,6 @@ def build(
     report.problems = list(cat.errors)
     report.warnings = list(cat.warnings)
     _check_filters(cat, options)
-    from handouts.render import check_templates
-
-    template_problems = check_templates(project, {d.model.kind for d in cat.documents.values()})
-    if template_problems:
-        raise ContentError(template_problems)
     everything = plan_outputs(cat)
     specs = select_shard(plan_outputs(cat, options.brands, options.langs, options.docs), options.shard)
     if options.keys:
@@ -170,6 +165,13 @@ def build(
                 record(Result(spec.key, "unchanged"))
             else:
                 todo.append(spec)
+        if todo:
+            # Compile every template before rendering anything: all template errors at once.
+            from handouts.render import check_templates
+
+            template_problems = check_templates(project, {d.model.kind for d in cat.documents.values()})
+            if template_problems:
+                raise ContentError(template_problems)
         for spec, outcome in _render_all(project, todo, options.jobs):
             if isinstance(outcome, HandoutsError):
                 record(Result(spec.key, "failed", " ".join(outcome.lines())))

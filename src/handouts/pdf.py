@@ -19,6 +19,19 @@ from handouts.errors import RenderError, UnsafeResourceError
 log = logging.getLogger(__name__)
 
 _fetcher_class: type[Any] | None = None
+# Kept for the life of the process (a build worker renders many documents): fonts are
+# looked up and @font-face files loaded once, and the logo is decoded once.
+_FONT_CONFIG: Any = None
+_IMAGE_CACHE: dict[str, Any] = {}
+
+
+def _font_config() -> Any:
+    global _FONT_CONFIG
+    if _FONT_CONFIG is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _FONT_CONFIG = FontConfiguration()
+    return _FONT_CONFIG
 
 
 def _project_fetcher() -> type[Any]:
@@ -78,7 +91,7 @@ def html_to_pdf(
             "pdf_tags": tags,
             "custom_metadata": True,
         }
-        document = source.render(**options)
+        document = source.render(font_config=_font_config(), cache=_IMAGE_CACHE, **options)
         pdf = document.write_pdf(**options)
     except FatalURLFetchingError as exc:  # derives from BaseException, not Exception
         raise UnsafeResourceError(str(exc)) from None

@@ -67,10 +67,28 @@ def template_name(kind: str) -> str:
 
 def template_chain(project: Project, name: str) -> list[Path]:
     """Return the template and every template it extends, includes or imports."""
+    try:
+        return _template_chain(project, name)
+    except jinja2.TemplateError as exc:
+        raise RenderError(str(_jinja_problem(project, name, exc))) from exc
+
+
+def _template_chain(project: Project, name: str) -> list[Path]:
     folder = project.templates
     # Keyed on every template's mtime, so a long-running preview sees edits.
-    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.rglob("*.j2")))
+    stamp = tuple(
+        sorted((p.relative_to(folder).as_posix(), p.stat().st_mtime_ns) for p in folder.rglob("*.j2"))
+    )
     return [folder / n for n in _chain(folder, name, stamp)]
+
+
+def _jinja_problem(project: Project, name: str, exc: jinja2.TemplateError) -> Problem:
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        rel = project.rel(Path(exc.filename)) if exc.filename else f"templates/{name}"
+        return Problem(rel, exc.lineno, f"template error: {exc.message}")
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return Problem(f"templates/{exc.name}", None, "template not found")
+    return Problem(f"templates/{name}", None, f"template error: {exc}")
 
 
 @lru_cache(maxsize=64)
@@ -168,13 +186,10 @@ def check_templates(project: Project, kinds: set[str]) -> list[Problem]:
     env = environment(project)
     for name in [template_name(kind) for kind in sorted(kinds)] + [STAMP_TEMPLATE]:
         try:
-            template_chain(project, name)
+            _template_chain(project, name)
             env.get_template(name)
-        except jinja2.TemplateNotFound as exc:
-            problems.append(Problem(f"templates/{exc.name}", None, "template not found"))
-        except jinja2.TemplateSyntaxError as exc:
-            rel = project.rel(Path(exc.filename)) if exc.filename else f"templates/{name}"
-            problems.append(Problem(rel, exc.lineno, f"template error: {exc.message}"))
+        except jinja2.TemplateError as exc:
+            problems.append(_jinja_problem(project, name, exc))
     return problems
 
 
