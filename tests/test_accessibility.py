@@ -203,6 +203,6 @@ def test_french_packet_has_french_text_and_dates(project: Path, tmp_path: Path) 
     assert code == 0, err
     text = " ".join(" ".join(page_texts(target)).split())
     assert "Préparé pour Léa Tremblay, 1 décembre 2026, thérapeute Sam Lee" in text
-    assert "3 février 1980" in text
+    assert "1980-02-03" in text  # on the consent form
     assert "Petite fiche" in text
     assert PdfReader(target).trailer["/Root"]["/Lang"] == "fr"

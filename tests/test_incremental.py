@@ -83,16 +83,23 @@ def test_check_reports_stale_missing_and_extra(make_project: Make) -> None:
     assert "extra: tiny/en/old-doc.pdf" in out
 
 
-def test_prune_removes_outputs_without_content(make_project: Make) -> None:
+def test_prune_removes_outputs_whose_content_is_gone_and_nothing_else(make_project: Make) -> None:
+    import shutil
+
     root = make_project()
     assert run_cli(root, "build")[0] == 0
-    (root / "out/tiny/en/old-doc.pdf").write_bytes(b"%PDF-1.7\n")
+    stranger = root / "out/tiny/en/someone-elses.pdf"
+    stranger.write_bytes(b"%PDF-1.7\n")
+    shutil.rmtree(root / "content/documents/tiny-info")
     code, _, err = run_cli(root, "build")
-    assert (root / "out/tiny/en/old-doc.pdf").exists()
+    assert (root / "out/tiny/en/tiny-info.pdf").exists()  # kept until --prune
     code, _, err = run_cli(root, "build", "--prune")
     assert code == 0
-    assert not (root / "out/tiny/en/old-doc.pdf").exists()
-    assert "pruned 1" in err
+    assert not (root / "out/tiny/en/tiny-info.pdf").exists()
+    assert not (root / "out/tiny/en/tiny-info-large-print.pdf").exists()
+    assert stranger.exists()  # not made by handouts: never deleted
+    assert "pruned 2" in err
+    assert run_cli(root, "build", "--check")[0] == 1  # the stranger is still 'extra'
 
 
 def test_shards_partition_the_catalogue(make_project: Make) -> None:

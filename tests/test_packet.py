@@ -76,7 +76,7 @@ def test_consent_prefilled_and_flattened_for_print(project: Path, tmp_path: Path
     assert not reader.get_fields()
     assert "/AcroForm" not in reader.trailer["/Root"]
     text = flat(" ".join(page_texts(target)))
-    assert "February 3, 1980" in text  # date of birth, on the consent form
+    assert "1980-02-03" in text  # date of birth, on the consent form (unambiguous in any language)
     assert "Sam Lee" in text
 
 
@@ -186,8 +186,8 @@ def test_hostile_but_printable_names_print_literally(project: Path, tmp_path: Pa
         (["--patient", "Jane 😀"], "which the form font cannot print"),
         (["--patient", "王小明"], "which the form font cannot print"),
         (["--patient", "   "], "--patient is required"),
-        (["--patient", "A", "--dob", "2026-02-30"], "--dob '2026-02-30' is not a real date"),
-        (["--patient", "A", "--date", "tomorrow"], "--date 'tomorrow' is not a real date"),
+        (["--patient", "A", "--dob", "2026-02-30"], "--dob is not a real date; use YYYY-MM-DD"),
+        (["--patient", "A", "--date", "tomorrow"], "--date is not a real date"),
         (["--patient", "A", "--dob", "2030-01-01", "--date", "2026-12-01"], "is after the appointment"),
         (["--patient", "A", "--docs", "leaflet"], "unknown document 'leaflet'"),
         (["--patient", "A", "--brand", "nope"], "unknown brand 'nope'"),
@@ -201,6 +201,32 @@ def test_bad_values_are_refused_with_one_line(
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "p.pdf").exists()
+
+
+def test_large_print_packet(project: Path, tmp_path: Path) -> None:
+    code, target, err = packet(project, tmp_path, "--large-print", "--fillable")
+    assert code == 0, err
+    reader = PdfReader(target)
+    assert [item.title for item in reader.outline] == [
+        "Tiny information sheet",
+        "Tiny consent form",
+        "Tiny aftercare sheet",
+    ]
+    large = len(PdfReader(project / "out/tiny/en/tiny-info-large-print.pdf").pages)
+    assert reader.get_destination_page_number(reader.outline[1]) == large
+    assert "Prepared for Jane Doe" in flat(page_texts(target)[0])
+
+
+def test_options_change_the_default_file_name(project: Path, tmp_path: Path) -> None:
+    names = set()
+    for extra in ([], ["--fillable"], ["--large-print"], ["--password", "x"]):
+        subprocess.run(
+            [sys.executable, "-m", "handouts", "--project", str(project), "-q", "packet", *DETAILS, *extra],
+            cwd=tmp_path,
+            check=True,
+        )
+        names = {p.name for p in tmp_path.glob("*.pdf")}
+    assert len(names) == 4  # a re-run with other options never passes an old file for the new one
 
 
 def test_bad_name_pattern(project: Path, tmp_path: Path) -> None:
@@ -223,6 +249,24 @@ def test_bad_name_pattern(project: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith("--name-pattern: unknown field 'nope'")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "handouts",
+            "--project",
+            str(project),
+            "packet",
+            "--patient",
+            "A",
+            "--name-pattern",
+            "{patient.upper}.pdf",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
     assert not list(tmp_path.glob("*.pdf"))
 
 

@@ -29,6 +29,7 @@ from handouts.packet import (
     Patient,
     make_packet,
     make_patient,
+    packet_flags,
     protect,
     resolve_request,
 )
@@ -151,7 +152,8 @@ def _one_row(
     try:
         person, request, recipient = _read_row(project, row, options, sending)
         brand, lang, doc_ids = resolve_request(cat, request)
-        name = Packet(b"", 0, brand, lang, tuple(doc_ids), 0).file_name(person)
+        flags = packet_flags(request.fillable, request.large_print, bool(options.password))
+        name = Packet(b"", 0, brand, lang, tuple(doc_ids), 0).file_name(person, flags=flags)
         target = options.out_dir / name
         if target.exists():
             result = RowResult(row.line, "skipped", name)

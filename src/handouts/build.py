@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -99,9 +101,14 @@ _BYTE_MODULES = ("render.py", "pdf.py", "forms.py", "postprocess.py", "outputs.p
 
 @cache
 def _tool_versions() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "") if "handouts.pdf" not in sys.modules else None
+    if epoch is None:
+        from handouts.pdf import USER_EPOCH
+
+        epoch = USER_EPOCH or ""
     return (
         f"handouts={__version__}+{_code_hash()};weasyprint={package_version('weasyprint')};"
-        f"pypdf={package_version('pypdf')}"
+        f"pypdf={package_version('pypdf')};epoch={epoch}"
     )
 
 
@@ -138,6 +145,9 @@ def build(
     everything = plan_outputs(cat)
     specs = select_shard(plan_outputs(cat, options.brands, options.langs, options.docs), options.shard)
     if options.keys:
+        unknown = sorted(set(options.keys) - {s.key for s in specs})
+        if unknown:
+            raise UsageError(f"no such output: {', '.join(unknown)}")
         specs = [s for s in specs if s.key in options.keys]
     fingerprints = {s.key: build_fingerprint(cat, s) for s in specs}
     out = report.out_dir = options.out_dir or project.root / cat.config.out
@@ -185,15 +195,17 @@ def build(
             record(Result(spec.key, "built"))
         # Entries whose file vanished are no longer true.
         manifest = {k: e for k, e in manifest.items() if (out / k).is_file()}
-        if options.prune and not report.problems:
-            wanted = {s.key for s in everything}
-            for extra in _extra_files(out, wanted):
+        wanted = {s.key for s in everything}
+        for extra in _extra_files(out, wanted):
+            # Prune only what a build made (it is in the manifest): never a stranger's file.
+            if options.prune and not report.problems and extra in manifest:
                 (out / extra).unlink()
-                manifest.pop(extra, None)
+                manifest.pop(extra)
                 record(Result(extra, "pruned"))
-        else:
-            for extra in _extra_files(out, {s.key for s in everything}):
-                log.warning("%s: no content produces this file (remove with --prune)", extra)
+            elif extra in manifest:
+                log.warning("%s: no content produces this file any more (remove with --prune)", extra)
+            else:
+                log.warning("%s: not made by handouts; left alone", extra)
         write_manifest(out, manifest, f"handouts {__version__}")
     report.seconds = time.perf_counter() - started
     return report
@@ -334,7 +346,10 @@ def _render_all(
             yield spec, render_output(root, spec)
         return
     # Workers live for the whole build, so each keeps its fonts and caches warm.
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Not plain fork: a process that already rendered holds Pango/GLib state that a forked
+    # child must not reuse (seen as workers dying under pytest and in `serve`).
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [(spec, pool.submit(render_output, root, spec)) for spec in specs]
         for spec, future in futures:
             yield spec, future.result()

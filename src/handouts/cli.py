@@ -142,7 +142,7 @@ def build(
             else f"out/ is up to date ({len(report.results)} outputs)",
             err=True,
         )
-        sys.exit(1 if bad or report.problems else 0)
+        sys.exit(2 if report.problems else 1 if bad else 0)
     if not ctx.obj["quiet"]:
         click.echo(
             f"built {report.count('built')}, unchanged {report.count('unchanged')}, "
@@ -412,10 +412,20 @@ def packet(
 ) -> None:
     """Make one patient's packet: chosen documents, details printed, consent pre-filled."""
     from handouts.fsutil import atomic_write
-    from handouts.packet import DEFAULT_PATTERN, PacketRequest, make_packet, make_patient, protect
+    from handouts.packet import (
+        DEFAULT_PATTERN,
+        Packet,
+        PacketRequest,
+        make_packet,
+        make_patient,
+        packet_flags,
+        protect,
+    )
 
     project = _project(ctx)
     person = _run(make_patient, project, patient, dob, date_, therapist, area)
+    if name_pattern and not output:  # a bad pattern is refused before anything is made
+        _run(Packet(b"", 0, "brand", "lang", (), 0).file_name, person, name_pattern)
     if email or eml_dir:
         from handouts.cli_packets import packet_mail_step
 
@@ -423,7 +433,8 @@ def packet(
     request = PacketRequest(person, _csv(docs), brand, lang, fillable, large_print)
     result = _run(make_packet, project, request)
     data = _run(protect, result.pdf, password) if password else result.pdf
-    target = output or Path(_run(result.file_name, person, name_pattern or DEFAULT_PATTERN))
+    flags = packet_flags(fillable, large_print, bool(password))
+    target = output or Path(_run(result.file_name, person, name_pattern or DEFAULT_PATTERN, flags))
     _run(atomic_write, target, data, 0o600)
     if not ctx.obj["quiet"]:
         click.echo(f"wrote {target} ({result.pages} pages)", err=True)

@@ -23,9 +23,10 @@ def serve(ctx: click.Context, host: str, port: int, allow_remote: bool, preview:
 
     project = _project(ctx)
     _run(check_host, host, allow_remote)
-    from handouts.web.app import create_app
+    from handouts.web.app import LOOPBACK_NAMES, create_app
 
-    app = create_app(project, preview=preview)
+    # On a remote address any host name may reach it (that is what --allow-remote accepts).
+    app = create_app(project, preview=preview, trusted_hosts=None if allow_remote else LOOPBACK_NAMES)
     server = _run(make_server, app, host, port)
     bound = server.port
     if not is_loopback(host):

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import io
 import logging
+import string
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any
 
 from handouts.content import Catalogue, Project, load_catalogue
 from handouts.errors import UsageError
-from handouts.outputs import STAMP_ID, OutputSpec
+from handouts.outputs import STAMP_ID, OutputSpec, Variant
 
 log = logging.getLogger(__name__)
 
@@ -61,31 +62,45 @@ class Packet:
     documents: tuple[str, ...]
     built: int  # outputs that had to be built first
 
-    def file_name(self, patient: Patient, pattern: str = DEFAULT_PATTERN) -> str:
-        """A file name; the default holds no patient name (names leak into mail logs)."""
+    def file_name(self, patient: Patient, pattern: str = DEFAULT_PATTERN, flags: str = "") -> str:
+        """A file name; the default holds no patient name (names leak into mail logs).
+
+        flags (see packet_flags) go into the id, so a packet made with other options
+        (fillable, large print, encrypted) never passes for this one.
+        """
         values = {
             "patient": _safe_file_part(patient.name),
             "date": (patient.date or dt.date.today()).isoformat(),
             "brand": self.brand,
             "lang": self.lang,
-            "id": patient_id(patient, self.documents),
+            "id": patient_id(patient, self.documents, flags),
         }
+        allowed = ", ".join("{" + k + "}" for k in PATTERN_KEYS)
         try:
+            # Plain {field} names only: no attributes, indexes or format specs.
+            fields = [f for _, f, spec, conv in string.Formatter().parse(pattern) if f is not None]
+            bad = [f for f in fields if f not in values]
+            if bad or any(spec or conv for _, f, spec, conv in string.Formatter().parse(pattern) if f):
+                raise UsageError(f"--name-pattern: unknown field '{(bad or fields)[0]}'; use {allowed}")
             name = pattern.format(**values)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise UsageError(
-                f"--name-pattern: unknown field {exc}; use {', '.join('{' + k + '}' for k in PATTERN_KEYS)}"
-            ) from None
-        if "/" in name or name.startswith("."):
+        except ValueError:
+            raise UsageError(f"--name-pattern: not a pattern; use fields like {allowed}") from None
+        if "/" in name or "\0" in name or name.startswith("."):
             raise UsageError("--name-pattern must give a plain file name")
         return name if name.lower().endswith(".pdf") else f"{name}.pdf"
 
 
-def patient_id(patient: Patient, documents: Sequence[str]) -> str:
+def packet_flags(fillable: bool, large_print: bool, encrypted: bool) -> str:
+    """The options that change a packet's bytes, for its file name's id."""
+    return f"fillable={fillable};large={large_print};encrypted={encrypted}"
+
+
+def patient_id(patient: Patient, documents: Sequence[str], flags: str = "") -> str:
     """A short stable id of a packet's inputs: same inputs, same file name."""
     text = "\0".join(
         [patient.name, str(patient.dob), str(patient.date), patient.therapist or "", patient.area or ""]
         + list(documents)
+        + [flags]
     )
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
@@ -139,7 +154,8 @@ def parse_date(option: str, value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise UsageError(f"{option} '{value}' is not a real date; use YYYY-MM-DD, e.g. 1980-02-03") from None
+        # The value itself stays out of the message: it may be a date of birth.
+        raise UsageError(f"{option} is not a real date; use YYYY-MM-DD, e.g. 1980-02-03") from None
 
 
 def make_patient(
@@ -157,9 +173,9 @@ def make_patient(
     born = parse_date("--dob", dob)
     when = parse_date("--date", date) or today or dt.date.today()
     if born is not None and born > when:
-        raise UsageError(f"--dob {born.isoformat()} is after the appointment date {when.isoformat()}")
+        raise UsageError("--dob is after the appointment date; check both dates")
     if born is not None and born.year < 1900:
-        raise UsageError(f"--dob {born.isoformat()} is before 1900; check the year")
+        raise UsageError("--dob is before 1900; check the year")
     return Patient(
         name=patient_name,
         dob=born,
@@ -199,13 +215,15 @@ def packet_specs(
     cat: Catalogue, doc_ids: Sequence[str], brand: str, lang: str, large: bool
 ) -> list[OutputSpec]:
     """The built outputs a packet is made from: each document, then the stamp page."""
-    suffix = "-large-print" if large else ""
     specs = []
     for doc_id in doc_ids:
-        kind = cat.document(doc_id, lang).model.kind
-        variant = "fillable" if kind == "consent" else "print"
-        specs.append(OutputSpec(brand, lang, doc_id, f"{variant}{suffix}"))  # type: ignore[arg-type]
-    specs.append(OutputSpec(brand, lang, STAMP_ID, f"stamp{suffix}"))  # type: ignore[arg-type]
+        consent = cat.document(doc_id, lang).model.kind == "consent"
+        if large:
+            variant: Variant = "fillable-large-print" if consent else "large-print"
+        else:
+            variant = "fillable" if consent else "print"
+        specs.append(OutputSpec(brand, lang, doc_id, variant))
+    specs.append(OutputSpec(brand, lang, STAMP_ID, "stamp-large-print" if large else "stamp"))
     return specs
 
 
@@ -319,12 +337,15 @@ def assemble(cat: Catalogue, request: PacketRequest, specs: list[OutputSpec], ou
 
 
 def consent_values(lang: str, patient: Patient) -> dict[str, str]:
-    """The consent form's fields that a packet pre-fills (never the answers or signature)."""
+    """The consent form's fields that a packet pre-fills (never the answers or signature).
+
+    Dates as YYYY-MM-DD: unambiguous in every language, and what `archive` reads back.
+    """
     values = {"patient.name": patient.name}
     if patient.dob:
-        values["patient.dob"] = format_date(patient.dob, lang)
+        values["patient.dob"] = patient.dob.isoformat()
     if patient.date:
-        values["patient.date"] = format_date(patient.date, lang)
+        values["patient.date"] = patient.date.isoformat()
     if patient.therapist:
         values["therapist.name"] = patient.therapist
     return values

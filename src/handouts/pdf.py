@@ -62,11 +62,18 @@ def _project_fetcher() -> type[Any]:
     return ProjectFetcher
 
 
+# What the user set, read once: set_reproducible_epoch changes the variable for each render.
+USER_EPOCH = os.environ.get("SOURCE_DATE_EPOCH")
+
+
 def set_reproducible_epoch(day: dt.date) -> None:
-    """Fix the timestamp fonts embed, unless the caller already set SOURCE_DATE_EPOCH."""
-    if "SOURCE_DATE_EPOCH" not in os.environ:
-        stamp = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
-        os.environ["SOURCE_DATE_EPOCH"] = str(int(stamp))
+    """Fix the timestamp fonts embed: the user's SOURCE_DATE_EPOCH, else the content's date.
+
+    Set for every render, so one process (a pool worker, `serve`) gives each output the
+    same bytes whatever it rendered before.
+    """
+    stamp = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
+    os.environ["SOURCE_DATE_EPOCH"] = USER_EPOCH or str(int(stamp))
 
 
 def html_to_pdf(

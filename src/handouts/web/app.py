@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from flask import Flask, Request, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityError
 
 from handouts.content import Project
 from handouts.screen import MAX_PDF_BYTES
@@ -71,6 +71,9 @@ def state() -> WebState:
     return cast(WebState, current_app.extensions["handouts"])
 
 
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
+
+
 def create_app(
     project: Project,
     *,
@@ -78,6 +81,7 @@ def create_app(
     watch: bool | None = None,
     today: Callable[[], dt.date] = dt.date.today,
     max_request_bytes: int = MAX_REQUEST_BYTES,
+    trusted_hosts: list[str] | None = LOOPBACK_NAMES,
 ) -> Flask:
     """Return the app; with preview, also the preview pages (and a file watcher unless watch=False)."""
     from handouts.web.frontdesk import bp as frontdesk_bp
@@ -93,6 +97,9 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SEND_FILE_MAX_AGE_DEFAULT=0,
+        # Only requests addressed to this machine by name: a DNS-rebinding page that made
+        # itself "same origin" with the server gets 400, CSRF token or not.
+        TRUSTED_HOSTS=trusted_hosts,
     )
     app.jinja_env.autoescape = True
     web_state = WebState(project, preview, today)
@@ -133,6 +140,13 @@ def create_app(
         limit = f"{MAX_PDF_BYTES // 1_000_000} MB"
         message = f"The file is too large: a filled consent form is well under {limit}; choose the right file"
         return render_page(screen_errors={"consent_pdf": message}, status=413)
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(exc: SecurityError) -> ResponseReturnValue:
+        # No page: links in it would need the untrusted host name.
+        return Response(
+            "Bad Request: this server answers only to its own address.\n", 400, mimetype="text/plain"
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -17,7 +17,16 @@ from werkzeug.datastructures import MultiDict
 
 from handouts.content import Catalogue, Project, load_catalogue
 from handouts.errors import HandoutsError, UsageError
-from handouts.packet import Packet, PacketRequest, Patient, check_text, make_packet, make_patient, parse_date
+from handouts.packet import (
+    Packet,
+    PacketRequest,
+    Patient,
+    check_text,
+    make_packet,
+    make_patient,
+    packet_flags,
+    parse_date,
+)
 from handouts.screen import MAX_PDF_BYTES, ScreenResult, screen_bytes
 from handouts.web.app import state
 
@@ -182,7 +191,9 @@ def packet() -> ResponseReturnValue:
     try:
         with web.lock:
             made = make_packet(web.project, request_)
-        file_name = made.file_name(patient)
+        file_name = made.file_name(
+            patient, flags=packet_flags(request_.fillable, request_.large_print, False)
+        )
     except HandoutsError as exc:
         return render_page(values=values, page_errors=exc.lines(), status=422)
     if action == "email":
