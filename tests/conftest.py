@@ -124,15 +124,27 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> None:
             path.write_text(textwrap.dedent(text) if text.startswith("\n") else text, "utf-8")
 
 
+def write_tiny(root: Path, files: dict[str, str | bytes] | None = None) -> Path:
+    """Write the tiny project (the real templates, plus files over the tiny content) at root."""
+    shutil.copytree(REPO / "templates", root / "templates")
+    write_tree(root, {**tiny_files(), **(files or {})})
+    return root
+
+
+def built_tiny(factory: pytest.TempPathFactory, name: str, *build_args: str) -> Path:
+    """A tiny project built once (`handouts build BUILD_ARGS`), for a module's read-only tests."""
+    root = write_tiny(factory.mktemp(name) / "proj")
+    code, _, err = run_cli(root, "build", *build_args)
+    assert code == 0, err
+    return root
+
+
 @pytest.fixture
 def make_project(tmp_path: Path) -> Callable[..., Path]:
     """Return a function writing a tiny project (plus overrides) and returning its root."""
 
     def make(files: dict[str, str | bytes] | None = None, name: str = "proj") -> Path:
-        root = tmp_path / name
-        shutil.copytree(REPO / "templates", root / "templates")
-        write_tree(root, {**tiny_files(), **(files or {})})
-        return root
+        return write_tiny(tmp_path / name, files)
 
     return make
 

@@ -23,7 +23,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from conftest import REPO, pdftotext, run_cli, tiny_files, write_tree
+from conftest import built_tiny, pdftotext, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 ANSWERS = {
@@ -46,11 +46,7 @@ NS = {
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Built once for the module (as in test_screen.py): the same tiny project make_project
     # writes, so that each test does not pay for a WeasyPrint build.
-    root = tmp_path_factory.mktemp("archive") / "proj"
-    shutil.copytree(REPO / "templates", root / "templates")
-    write_tree(root, tiny_files())
-    code, _, err = run_cli(root, "build", "--only", "tiny-consent", "-j", "1")
-    assert code == 0, err
+    root = built_tiny(tmp_path_factory, "archive", "--only", "tiny-consent", "-j", "1")
     return root
 
 

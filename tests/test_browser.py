@@ -21,7 +21,7 @@ from handouts.content import Project
 from handouts.web.app import create_app
 from handouts.web.server import make_server
 
-from conftest import REPO, run_cli, tiny_files, write_tree
+from conftest import REPO, run_cli, write_tiny
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -91,8 +91,7 @@ def serve(root: Path, preview: bool = False) -> Iterator[str]:
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A tiny project with the packet's outputs built, and the CLI's packet for PATIENT."""
     root = tmp_path_factory.mktemp("browser") / "proj"
-    shutil.copytree(REPO / "templates", root / "templates")
-    write_tree(root, tiny_files())
+    write_tiny(root)
     reference = root.parent / "cli-packet.pdf"
     code, _, err = run_cli(
         root, "packet", "--patient", PATIENT["name"], "--dob", PATIENT["dob"], "--date", PATIENT["date"],

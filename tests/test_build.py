@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import INFO, page_texts, pdftotext, run_cli, unembedded_fonts
+from conftest import INFO, built_tiny, page_texts, pdftotext, run_cli, unembedded_fonts
 
 Make = Callable[..., Path]
 
@@ -17,16 +17,7 @@ Make = Callable[..., Path]
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny project built once for the read-only tests of this module."""
-    import shutil
-
-    from conftest import REPO, tiny_files, write_tree
-
-    root = tmp_path_factory.mktemp("built") / "proj"
-    shutil.copytree(REPO / "templates", root / "templates")
-    write_tree(root, tiny_files())
-    code, _, err = run_cli(root, "build", "-j", "2")
-    assert code == 0, err
-    return root
+    return built_tiny(tmp_path_factory, "built", "-j", "2")
 
 
 DOCUMENTS = [

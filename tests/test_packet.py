@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import REPO, page_texts, run_cli, tiny_files, write_tree
+from conftest import built_tiny, page_texts, run_cli
 
 DETAILS = [
     "--patient",
@@ -29,11 +28,7 @@ DETAILS = [
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("packet") / "proj"
-    shutil.copytree(REPO / "templates", root / "templates")
-    write_tree(root, tiny_files())
-    code, _, err = run_cli(root, "build", "-j", "2")
-    assert code == 0, err
+    root = built_tiny(tmp_path_factory, "packet", "-j", "2")
     return root
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import REPO, run_cli, tiny_files, write_tree
+from conftest import REPO, run_cli, write_tiny
 
 DAY = "2026-12-01"
 HEADER = "patient,dob,date,therapist,area,docs,lang,brand,email"
@@ -23,8 +22,7 @@ HEADER = "patient,dob,date,therapist,area,docs,lang,brand,email"
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny project, with the outputs a default packet needs built once."""
     root = tmp_path_factory.mktemp("packets") / "proj"
-    shutil.copytree(REPO / "templates", root / "templates")
-    write_tree(root, tiny_files())
+    write_tiny(root)
     code, _, err = run_cli(root, "packet", "--patient", "W", "-o", str(root.parent / "warm.pdf"))
     assert code == 0, err
     return root

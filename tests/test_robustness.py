@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject, NumberObject, TextStringObject
 
-from conftest import INFO, REPO, run_cli, tally, tiny_files, write_tree
+from conftest import INFO, built_tiny, run_cli, tally
 
 Make = Callable[..., Path]
 ERROR_LINE = re.compile(r"^(content|templates)/[^:\s]+(:\d+)?: .+$|^Aborted with \d+ content errors?\.$")
@@ -281,11 +281,7 @@ def test_injected_content_and_patient_fields_never_reach_the_network(tiny: Path,
 @pytest.fixture(scope="module")
 def forms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """A flagged and an incomplete filled consent form, and the project that made them."""
-    root = tmp_path_factory.mktemp("fuzzforms") / "proj"
-    shutil.copytree(REPO / "templates", root / "templates")
-    write_tree(root, tiny_files())
-    code, _, err = run_cli(root, "build", "--only", "tiny-consent")
-    assert code == 0, err
+    root = built_tiny(tmp_path_factory, "fuzzforms", "--only", "tiny-consent")
     blank = root / "out/tiny/en/tiny-consent-fillable.pdf"
     result = {"root": str(root).encode()}
     for name, values in {
@@ -474,11 +470,7 @@ def test_concurrent_builds_keep_manifest_and_files_consistent(make_project: Make
 
 @pytest.fixture(scope="module")
 def day_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("day") / "proj"
-    shutil.copytree(REPO / "templates", root / "templates")
-    write_tree(root, tiny_files())
-    code, _, err = run_cli(root, "build", "-j", "2")
-    assert code == 0, err
+    root = built_tiny(tmp_path_factory, "day", "-j", "2")
     return root
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from conftest import REPO, run_cli, tiny_files, write_tree
+from conftest import built_tiny, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 SIGNED = {
@@ -23,11 +23,7 @@ SIGNED = {
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("screen") / "proj"
-    shutil.copytree(REPO / "templates", root / "templates")
-    write_tree(root, tiny_files())
-    code, _, err = run_cli(root, "build", "--only", "tiny-consent", "-j", "1")
-    assert code == 0, err
+    root = built_tiny(tmp_path_factory, "screen", "--only", "tiny-consent", "-j", "1")
     return root
 
 

@@ -23,7 +23,7 @@ from pypdf import PdfReader, PdfWriter
 from handouts.content import Project
 from handouts.web.app import create_app
 
-from conftest import REPO, run_cli, tiny_files, write_tree
+from conftest import run_cli, tiny_files, write_tiny
 
 PATIENT = {
     "name": "Zoë Quintana-Oakes",
@@ -40,8 +40,7 @@ SIGNED = {"consent.agree": "/Yes", "patient.name": "Zoë Quintana-Oakes", "patie
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     """A tiny project whose packet outputs are built, and the CLI's packet for PATIENT."""
     root = tmp_path_factory.mktemp("serve") / "proj"
-    shutil.copytree(REPO / "templates", root / "templates")
-    write_tree(root, tiny_files())
+    write_tiny(root)
     target = root.parent / "cli-packet.pdf"
     code, _, err = run_cli(
         root, "packet", "--patient", PATIENT["name"], "--dob", PATIENT["dob"], "--date", PATIENT["date"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -250,10 +249,6 @@ def render(
     _run(atomic_write, target, data)
     if not ctx.obj["quiet"]:
         click.echo(f"wrote {target}", err=True)
-
-
-def run() -> None:  # pragma: no cover - thin alias for `python -m handouts`
-    main(prog_name=os.path.basename(sys.argv[0]) or "handouts")
 
 
 SCREEN_HELP = """\b

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from handouts.content import Catalogue, Project, load_catalogue
-from handouts.errors import UsageError
+from handouts.errors import OutputError, UsageError
 from handouts.outputs import STAMP_ID, OutputSpec, Variant
 
 log = logging.getLogger(__name__)
@@ -266,7 +266,16 @@ def make_packet(project: Project, request: PacketRequest, out_dir: Path | None =
     out = out_dir or project.root / cat.config.out
     specs = packet_specs(cat, doc_ids, brand, lang, request.large_print)
     built = ensure_built(cat, specs, out)
-    pdf, pages = assemble(cat, request, specs, out)
+    from pypdf.errors import PyPdfError
+
+    try:
+        pdf, pages = assemble(cat, request, specs, out)
+    except (OSError, PyPdfError, ValueError, KeyError) as exc:
+        # A built file changed or vanished under us: a user-fixable state, not a bug.
+        raise OutputError(
+            f"{out}: a built document could not be read ({type(exc).__name__}); "
+            "run `handouts build --force` and try again"
+        ) from exc
     return Packet(pdf, pages, brand, lang, tuple(doc_ids), built)
 
 

@@ -51,14 +51,7 @@ def _environment(templates: Path) -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["long_date"] = _long_date
     return env
-
-
-def _long_date(value: dt.date, lang: str) -> str:
-    from babel.dates import format_date
-
-    return format_date(value, format="long", locale=lang.replace("-", "_"))
 
 
 def template_name(kind: str) -> str:
