@@ -224,3 +224,18 @@ def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: p
     if RELIABILITY:
         write = terminalreporter.write_line  # type: ignore[attr-defined]
         write("reliability figures: " + ", ".join(f"{k}={v}" for k, v in sorted(RELIABILITY.items())))
+
+
+def render_page_png(pdf: Path, dest: Path, page: int) -> Path:
+    """One page of a PDF as a 72 dpi PNG (1 px = 1 pt), by poppler."""
+    subprocess.run(["pdftoppm", "-r", "72", "-f", str(page), "-l", str(page), "-png", "-singlefile",
+                    str(pdf), str(dest)], check=True)  # fmt: skip
+    return dest.with_suffix(".png")
+
+
+def dark_pixels(png: Path, box: tuple[int, int, int, int]) -> int:
+    """How many pixels in box are darker than mid-grey."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        return sum(image.convert("L").crop(box).histogram()[:128])

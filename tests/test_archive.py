@@ -23,7 +23,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from conftest import built_tiny, pdftotext, run_cli
+from conftest import built_tiny, dark_pixels, pdftotext, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 ANSWERS = {
@@ -183,9 +183,9 @@ def test_answers_are_drawn_as_the_filled_form_showed_them(
     checked = 0
     for number, page in enumerate(reader.pages, 1):
         height = float(page.mediabox.height)
-        blank = _render(form, tmp_path / f"blank{number}", number)
-        before = _render(filled, tmp_path / f"filled{number}", number)
-        after = _render(archive, tmp_path / f"archive{number}", number)
+        blank = render_page_png(form, tmp_path / f"blank{number}", number)
+        before = render_page_png(filled, tmp_path / f"filled{number}", number)
+        after = render_page_png(archive, tmp_path / f"archive{number}", number)
         # The archive looks exactly like the filled form in the same viewer.
         assert _difference(before, after) is None, number
         for ref in page.get("/Annots", []):
@@ -203,37 +203,10 @@ def test_answers_are_drawn_as_the_filled_form_showed_them(
                 on = ANSWERS[name] in states
             else:
                 on = name in ANSWERS
-            darker = _dark_pixels(after, box) - _dark_pixels(blank, box)
+            darker = dark_pixels(after, box) - dark_pixels(blank, box)
             assert (darker > 3) if on else (darker <= 0), (name, states, darker)
             checked += 1
     assert checked == 10  # 4 radio buttons, 1 check box, 5 text fields
-
-
-def _render(pdf: Path, dest: Path, page: int) -> Path:
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-r",
-            "72",
-            "-f",
-            str(page),
-            "-l",
-            str(page),
-            "-png",
-            "-singlefile",
-            str(pdf),
-            str(dest),
-        ],
-        check=True,
-    )
-    return dest.with_suffix(".png")
-
-
-def _dark_pixels(png: Path, box: tuple[int, int, int, int]) -> int:
-    from PIL import Image
-
-    with Image.open(png) as image:
-        return sum(image.convert("L").crop(box).histogram()[:128])
 
 
 def _difference(a: Path, b: Path) -> Any:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from conftest import built_tiny, run_cli
+from conftest import built_tiny, dark_pixels, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 SIGNED = {
@@ -195,34 +194,6 @@ def test_folder_summary_and_worst_exit_code(project: Path, form: Path, tmp_path:
     assert "1 unreadable" in out
 
 
-def _dark_pixels(png: Path, box: tuple[int, int, int, int]) -> int:
-    from PIL import Image
-
-    with Image.open(png) as image:
-        region = image.convert("L").crop(box)
-        return sum(region.histogram()[:128])
-
-
-def _render(pdf: Path, dest: Path, page: int) -> Path:
-    subprocess.run(
-        [
-            "pdftoppm",
-            "-r",
-            "72",
-            "-f",
-            str(page),
-            "-l",
-            str(page),
-            "-png",
-            "-singlefile",
-            str(pdf),
-            str(dest),
-        ],
-        check=True,
-    )
-    return dest.with_suffix(".png")
-
-
 def test_filled_answers_are_drawn_when_rasterised(form: Path, tmp_path: Path) -> None:
     values = {**SIGNED, "contraindication.pregnancy": "/yes", "contraindication.metal-allergy": "/no"}
     filled = fill(form, tmp_path / "f.pdf", values)
@@ -230,8 +201,8 @@ def test_filled_answers_are_drawn_when_rasterised(form: Path, tmp_path: Path) ->
     checked = 0
     for number, page in enumerate(reader.pages, 1):
         height = float(page.mediabox.height)
-        blank = _render(form, tmp_path / f"blank{number}", number)
-        full = _render(filled, tmp_path / f"full{number}", number)
+        blank = render_page_png(form, tmp_path / f"blank{number}", number)
+        full = render_page_png(filled, tmp_path / f"full{number}", number)
         for ref in page.get("/Annots", []):
             widget = ref.get_object()
             name = widget.get("/T") or widget["/Parent"].get_object().get("/T")
@@ -250,6 +221,6 @@ def test_filled_answers_are_drawn_when_rasterised(form: Path, tmp_path: Path) ->
                 int(max(x1, x2)) + 1,
                 int(height - min(y1, y2)) + 1,
             )
-            assert _dark_pixels(full, box) > _dark_pixels(blank, box) + 3, name
+            assert dark_pixels(full, box) > dark_pixels(blank, box) + 3, name
             checked += 1
     assert checked == 6

@@ -18,7 +18,7 @@ from typing import Any
 
 from handouts import __version__
 from handouts.errors import PdfInputError
-from handouts.screen import FormInfo, ScreenResult, evaluate, read_form
+from handouts.screen import FormInfo, ScreenResult, evaluate, pdf_errors, read_form
 
 ARCHIVE_SUFFIX = "-archive.pdf"
 ORIGINAL_DESCRIPTION = "The filled form as received, before archiving (form fields intact)."
@@ -54,7 +54,6 @@ def archived_date(value: Any) -> dt.date | None:
 
 def archive_form(path: Path, password: str | None = None) -> ArchiveResult:
     """Read, screen and archive one filled form; raise PdfInputError if it is not one."""
-    from pypdf.errors import PyPdfError
 
     form = read_form(path, password)
     screened = evaluate(path, form, None)
@@ -65,18 +64,7 @@ def archive_form(path: Path, password: str | None = None) -> ArchiveResult:
         raise PdfInputError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
         pdf, pages, drawn = _build(data, password, form[0], archived)
-    except (
-        PyPdfError,
-        ValueError,
-        KeyError,
-        TypeError,
-        AttributeError,
-        IndexError,
-        RecursionError,
-        OverflowError,
-        AssertionError,
-        UnicodeError,
-    ) as exc:
+    except pdf_errors() as exc:
         raise PdfInputError(f"{path}: cannot archive this PDF ({type(exc).__name__})") from exc
     return ArchiveResult(pdf, pages, drawn, screened, archived)
 

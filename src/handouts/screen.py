@@ -15,6 +15,11 @@ from typing import Any, Literal
 from handouts.errors import PdfInputError
 
 MAX_PDF_BYTES = 20_000_000
+# What pypdf raises, besides its own PyPdfError, on damaged or hostile files.
+PDF_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+    OverflowError, AssertionError, UnicodeError, OSError,
+)  # fmt: skip
 
 Status = Literal["clear", "flagged", "incomplete", "unreadable"]
 EXIT_CODES: dict[Status, int] = {"clear": 0, "flagged": 1, "incomplete": 3, "unreadable": 2}
@@ -76,6 +81,13 @@ class CurrentContent:
     checklist: dict[str, Flag]
 
 
+def pdf_errors() -> tuple[type[BaseException], ...]:
+    """Everything pypdf raises on a damaged or hostile file."""
+    from pypdf.errors import PyPdfError
+
+    return (PyPdfError, *PDF_ERRORS)
+
+
 def read_form(path: Path, password: str | None = None) -> tuple[FormInfo, dict[str, Any], list[str]]:
     """Return the form's provenance, its field values, and the checklist ids it was built with."""
     try:
@@ -128,19 +140,7 @@ def read_form_data(
         raise
     except FileNotDecryptedError as exc:
         raise PdfInputError(f"{path}: encrypted; give the password with --password") from exc
-    except (
-        PyPdfError,
-        ValueError,
-        KeyError,
-        TypeError,
-        AttributeError,
-        IndexError,
-        RecursionError,
-        OverflowError,
-        AssertionError,
-        UnicodeError,
-        OSError,
-    ) as exc:
+    except pdf_errors() as exc:
         raise PdfInputError(f"{path}: unreadable PDF ({type(exc).__name__})") from exc
     if not fields:
         raise PdfInputError(f"{path}: not a fillable consent form (no form fields; screen the -fillable.pdf)")
