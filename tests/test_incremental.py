@@ -185,3 +185,18 @@ def test_killed_builds_never_leave_a_broken_pdf(make_project: Make) -> None:
     assert code == 0, err
     assert run_cli(root, "build", "--check")[0] == 0
     assert not list(out.rglob("*.partial"))
+
+
+def test_rendering_leaves_source_date_epoch_as_it_found_it(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render sets it only while writing: later renders and child processes see the user's."""
+    from handouts.build import render_output
+    from handouts.outputs import OutputSpec
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert not isinstance(render_output(tiny, OutputSpec("tiny", "en", "tiny-info")), Exception)
+    assert "SOURCE_DATE_EPOCH" not in os.environ
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    render_output(tiny, OutputSpec("tiny", "en", "tiny-aftercare"))
+    assert os.environ["SOURCE_DATE_EPOCH"] == "1700000000"

@@ -11,7 +11,6 @@ import hashlib
 import logging
 import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -101,11 +100,7 @@ _BYTE_MODULES = ("render.py", "pdf.py", "forms.py", "postprocess.py", "outputs.p
 
 @cache
 def _tool_versions() -> str:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "") if "handouts.pdf" not in sys.modules else None
-    if epoch is None:
-        from handouts.pdf import USER_EPOCH
-
-        epoch = USER_EPOCH or ""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     return (
         f"handouts={__version__}+{_code_hash()};weasyprint={package_version('weasyprint')};"
         f"pypdf={package_version('pypdf')};epoch={epoch}"
@@ -310,24 +305,24 @@ def forget_catalogue(root: Path) -> None:
 
 def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
     """Render one output to PDF bytes; errors are returned, not raised, to keep others going."""
-    from handouts.pdf import html_to_pdf, set_reproducible_epoch
+    from handouts.pdf import html_to_pdf, reproducible_epoch
     from handouts.postprocess import finish_pdf
     from handouts.render import provenance, render_html
 
     try:
         cat = _worker_catalogue(root)
         prov = provenance(cat, spec)
-        set_reproducible_epoch(prov.effective)
         html = render_html(cat, spec)
         allowed = [cat.project.templates, cat.project.content]
-        raw, pages = html_to_pdf(
-            html,
-            base_url=cat.project.templates,
-            allowed=allowed,
-            identifier=prov.fingerprint[:32].encode(),
-            forms=spec.has_form,
-            tags=not spec.is_stamp,  # the stamp is never read on its own
-        )
+        with reproducible_epoch(prov.effective):
+            raw, pages = html_to_pdf(
+                html,
+                base_url=cat.project.templates,
+                allowed=allowed,
+                identifier=prov.fingerprint[:32].encode(),
+                forms=spec.has_form,
+                tags=not spec.is_stamp,  # the stamp is never read on its own
+            )
         return Rendered(finish_pdf(raw, spec), pages, prov)
     except HandoutsError as exc:
         return exc

@@ -6,10 +6,11 @@ do not render (list, validate, screen, packet on a built catalogue) must not pay
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -62,18 +63,23 @@ def _project_fetcher() -> type[Any]:
     return ProjectFetcher
 
 
-# What the user set, read once: set_reproducible_epoch changes the variable for each render.
-USER_EPOCH = os.environ.get("SOURCE_DATE_EPOCH")
+@contextlib.contextmanager
+def reproducible_epoch(day: dt.date) -> Iterator[None]:
+    """Within the block, SOURCE_DATE_EPOCH is the user's, else the content's date.
 
-
-def set_reproducible_epoch(day: dt.date) -> None:
-    """Fix the timestamp fonts embed: the user's SOURCE_DATE_EPOCH, else the content's date.
-
-    Set for every render, so one process (a pool worker, `serve`) gives each output the
-    same bytes whatever it rendered before.
+    WeasyPrint and fontTools read it while writing (font subset timestamps). It is put back
+    afterwards, so nothing leaks into later renders or into child processes.
     """
+    before = os.environ.get("SOURCE_DATE_EPOCH")
     stamp = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
-    os.environ["SOURCE_DATE_EPOCH"] = USER_EPOCH or str(int(stamp))
+    os.environ["SOURCE_DATE_EPOCH"] = before or str(int(stamp))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
 
 
 def html_to_pdf(
