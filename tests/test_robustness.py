@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject, NumberObject, TextStringObject
@@ -136,6 +136,8 @@ def check_validate_output(code: int, out: str, err: str) -> None:
 
 
 @given(text=documents)
+@example(text=b"\x00")  # found by this test: a reader error printed two lines
+@example(text=INFO.replace("title:", '"\\r": x\ntitle:').encode())  # found too: a key holding CR
 def test_generated_content_gives_success_or_file_line_errors(fuzz_project: Path, text: bytes) -> None:
     (fuzz_project / "content/documents/tiny-info/en.yaml").write_bytes(text)
     tally("content inputs validated")

@@ -95,7 +95,7 @@ def build_fingerprint(cat: Catalogue, spec: OutputSpec) -> str:
 
 
 # The modules whose code decides an output's bytes (other modules cannot change a PDF).
-_BYTE_MODULES = ("render.py", "pdf.py", "forms.py", "postprocess.py", "outputs.py", "models.py")
+_BYTE_MODULES = ("render.py", "pdf.py", "forms.py", "outputs.py", "models.py")
 
 
 @cache
@@ -306,7 +306,6 @@ def forget_catalogue(root: Path) -> None:
 def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
     """Render one output to PDF bytes; errors are returned, not raised, to keep others going."""
     from handouts.pdf import html_to_pdf, reproducible_epoch
-    from handouts.postprocess import finish_pdf
     from handouts.render import provenance, render_html
 
     try:
@@ -323,7 +322,7 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
                 forms=spec.has_form,
                 tags=not spec.is_stamp,  # the stamp is never read on its own
             )
-        return Rendered(finish_pdf(raw, spec), pages, prov)
+        return Rendered(raw, pages, prov)
     except HandoutsError as exc:
         return exc
 

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from handouts.errors import ContentError, Problem, ProjectError
+from handouts.errors import ContentError, Problem, ProjectError, shown
 from handouts.models import (
     DOCUMENT_MODELS,
     Brand,
@@ -126,7 +126,7 @@ def describe_validation_error(exc: ValidationError, yf: YamlFile) -> list[Proble
 def _dotted(loc: tuple[str | int, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        out += f"[{part}]" if isinstance(part, int) else (f".{shown(part)}" if out else shown(part))
     return out
 
 
@@ -250,7 +250,7 @@ def _load_messages(loader: _Loader, config: ProjectConfig) -> dict[str, Loaded[d
         for key in extra:
             line = loaded.file.source.line_of((key,))
             loader.problems.append(
-                Problem(loaded.file.rel, line, f"unknown message '{key}' (not in {lang} source)")
+                Problem(loaded.file.rel, line, f"unknown message '{shown(key)}' (not in {lang} source)")
             )
     return messages
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def shown(text: str, limit: int = 60) -> str:
+    """Text from an input file as an error message may quote it: one line, bounded."""
+    escaped = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+
+
 class HandoutsError(Exception):
     """A problem the user can fix; printed without a traceback."""
 

@@ -105,7 +105,12 @@ def html_to_pdf(
             "custom_metadata": True,
         }
         document = source.render(font_config=_font_config(), cache=_IMAGE_CACHE, **options)
-        pdf = document.write_pdf(**options)
+        if forms:
+            from handouts.forms import fix_form
+
+            pdf = document.write_pdf(finisher=fix_form, **options)
+        else:
+            pdf = document.write_pdf(**options)
     except FatalURLFetchingError as exc:  # derives from BaseException, not Exception
         raise UnsafeResourceError(str(exc)) from None
     except Exception as exc:

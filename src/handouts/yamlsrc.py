@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from handouts.errors import Problem
+from handouts.errors import Problem, shown
 
 # Bounds that stop alias bombs ("billion laughs") and absurd files long before memory suffers.
 MAX_FILE_BYTES = 2_000_000
@@ -80,7 +80,7 @@ class _Builder:
                     raise YamlProblem("keys must be plain text", key_node.start_mark.line + 1)
                 key = str(key_node.value)
                 if key in result:
-                    raise YamlProblem(f"duplicate key '{key}'", key_node.start_mark.line + 1)
+                    raise YamlProblem(f"duplicate key '{shown(key)}'", key_node.start_mark.line + 1)
                 self.source.lines[loc + (key,)] = key_node.start_mark.line + 1
                 result[key] = self.build(value_node, loc + (key,), depth + 1)
             return result
