@@ -111,7 +111,7 @@ def run_batch(
         check_templates(cat)
         if options.eml_dir is None:
             mailer = Mailer.from_config(cat)
-    from handouts.fsutil import atomic_write, locked
+    from handouts.fsutil import atomic_write, locked, remove_partials
 
     if on_start:
         on_start(len(appointments.rows), report.warnings)
@@ -120,6 +120,7 @@ def run_batch(
             on_row(result)
     with ExitStack() as stack:
         stack.enter_context(locked(out_dir))
+        remove_partials(out_dir)  # temporary files of a run that was killed
         if mailer is not None:
             stack.enter_context(mailer)
         sent_log = SentLog(out_dir) if mailer is not None else None
