@@ -6,18 +6,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from handouts.cli import _fail, _project, _run
 from handouts.errors import MailError, Problem, UsageError
+from handouts.progress import TerminalBar
 
 if TYPE_CHECKING:
-    from rich.progress import Progress as RichProgress
-    from rich.progress import TaskID
-
     from handouts.batch import RowResult
     from handouts.content import Project
 
@@ -102,49 +99,24 @@ def _password(variable: str) -> str:
     return value
 
 
-class RowProgress:
+class RowProgress(TerminalBar):
     """A bar on a terminal; otherwise one line per packet. Problems always go to stderr."""
 
     def __init__(self, csv_label: str, quiet: bool) -> None:
+        super().__init__()
         self.label = csv_label
         self.quiet = quiet
-        self.tty = sys.stderr.isatty() and not quiet
-        self.bar: RichProgress | None = None
-        self.task: TaskID | None = None
-
-    def __enter__(self) -> RowProgress:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+        self.tty = self.tty and not quiet
 
     def start(self, total: int, warnings: list[Problem]) -> None:
         for warning in warnings:
             click.echo(str(warning), err=True)
-        if not self.tty:
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as RichProgress
-
-        self.bar = RichProgress(
-            TextColumn("packets"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.bar.start()
-        self.task = self.bar.add_task("", total=total)
+        if self.tty:
+            self.start_bar("packets", total)
 
     def row(self, result: RowResult) -> None:
         if result.status == "failed":
-            self._problem(f"{self.label}:{result.line}: {result.message}")
+            self.problem(f"{self.label}:{result.line}: {result.message}")
         else:
             self._done(f"{result.status} {result.file} (row {result.line})")
         if result.mail is not None:
@@ -153,19 +125,12 @@ class RowProgress:
             elif result.mail.ok:
                 self._done(f"{result.mail.status} {result.file} (row {result.line})")
             else:
-                self._problem(f"row {result.line}: {result.mail}")
-        if self.bar is not None and self.task is not None:
-            self.bar.update(self.task, advance=1, description=f"row {result.line}")
+                self.problem(f"row {result.line}: {result.mail}")
+        self.advance(f"row {result.line}")
 
     def _done(self, line: str) -> None:
         if not (self.quiet or self.tty):
             click.echo(line)
-
-    def _problem(self, line: str) -> None:
-        if self.bar is not None:
-            self.bar.console.print(line, markup=False, highlight=False)
-        else:
-            click.echo(line, err=True)
 
 
 def packet_mail_step(
