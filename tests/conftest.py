@@ -239,3 +239,13 @@ def dark_pixels(png: Path, box: tuple[int, int, int, int]) -> int:
 
     with Image.open(png) as image:
         return sum(image.convert("L").crop(box).histogram()[:128])
+
+
+def fill_form(src: Path, dest: Path, values: dict[str, str]) -> Path:
+    """Fill a form like a script would: pypdf, keeping the form's own appearance streams."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(src))
+    writer.update_page_form_field_values(None, values, auto_regenerate=False)
+    writer.write(dest)
+    return dest

@@ -23,7 +23,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from conftest import built_tiny, dark_pixels, pdftotext, render_page_png, run_cli
+from conftest import built_tiny, dark_pixels, fill_form, pdftotext, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 ANSWERS = {
@@ -55,17 +55,9 @@ def form(project: Path) -> Path:
     return project / "out/tiny/en/tiny-consent-fillable.pdf"
 
 
-def fill(src: Path, dest: Path, values: dict[str, str]) -> Path:
-    """Fill like a script would: pypdf, keeping the form's own appearance streams."""
-    writer = PdfWriter(clone_from=PdfReader(src))
-    writer.update_page_form_field_values(None, values, auto_regenerate=False)
-    writer.write(dest)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def filled(form: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fill(form, tmp_path_factory.mktemp("filled") / "jane.pdf", ANSWERS)
+    return fill_form(form, tmp_path_factory.mktemp("filled") / "jane.pdf", ANSWERS)
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +249,7 @@ def test_original_is_embedded_as_source_and_screens_the_same(
 def test_incomplete_form_is_archived_and_said_to_be_incomplete(
     project: Path, form: Path, tmp_path: Path
 ) -> None:
-    partial = fill(
+    partial = fill_form(
         form,
         tmp_path / "partial.pdf",
         {"contraindication.pregnancy": "/no", "patient.name": "Zoë", "patient.date": "next Tuesday"},
@@ -329,7 +321,7 @@ def test_the_same_form_gives_the_same_archive(
 def test_text_a_viewer_left_undrawn_is_drawn(project: Path, form: Path, tmp_path: Path) -> None:
     # Some fillers (pikepdf, some browsers) set a value, drop the appearance and ask
     # viewers to redraw (NeedAppearances); the archive must still show the answer.
-    writer = PdfWriter(clone_from=PdfReader(fill(form, tmp_path / "a.pdf", ANSWERS)))
+    writer = PdfWriter(clone_from=PdfReader(fill_form(form, tmp_path / "a.pdf", ANSWERS)))
     for page in writer.pages:
         for ref in page.get("/Annots", []):
             widget = ref.get_object()

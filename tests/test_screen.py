@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from conftest import built_tiny, dark_pixels, render_page_png, run_cli
+from conftest import built_tiny, dark_pixels, fill_form, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 SIGNED = {
@@ -29,14 +29,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def form(project: Path) -> Path:
     return project / "out/tiny/en/tiny-consent-fillable.pdf"
-
-
-def fill(src: Path, dest: Path, values: dict[str, str]) -> Path:
-    """Fill like a script would: pypdf, keeping the form's own appearance streams."""
-    writer = PdfWriter(clone_from=PdfReader(src))
-    writer.update_page_form_field_values(None, values, auto_regenerate=False)
-    writer.write(dest)
-    return dest
 
 
 def screen(project: Path, *args: str) -> tuple[int, str, str]:
@@ -74,7 +66,7 @@ def test_fillable_form_stays_small(form: Path) -> None:
 
 
 def test_all_no_and_signed_is_clear(project: Path, form: Path, tmp_path: Path) -> None:
-    filled = fill(form, tmp_path / "f.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
+    filled = fill_form(form, tmp_path / "f.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
     code, out, _ = screen(project, str(filled))
     assert code == 0, out
     assert "CLEAR" in out and "Łukasz Żółć" in out
@@ -85,7 +77,7 @@ def test_each_yes_is_flagged_with_severity_and_note(
     project: Path, form: Path, tmp_path: Path, flagged: str
 ) -> None:
     values = {**SIGNED, **{f"contraindication.{i}": "/yes" if i == flagged else "/no" for i in IDS}}
-    filled = fill(form, tmp_path / "f.pdf", values)
+    filled = fill_form(form, tmp_path / "f.pdf", values)
     code, out, _ = screen(project, "--json", str(filled))
     assert code == 1
     data = json.loads(out)
@@ -98,11 +90,11 @@ def test_each_yes_is_flagged_with_severity_and_note(
 
 
 def test_unanswered_and_unsigned_are_incomplete(project: Path, form: Path, tmp_path: Path) -> None:
-    one_missing = fill(form, tmp_path / "a.pdf", {**SIGNED, "contraindication.pregnancy": "/no"})
+    one_missing = fill_form(form, tmp_path / "a.pdf", {**SIGNED, "contraindication.pregnancy": "/no"})
     code, out, _ = screen(project, str(one_missing))
     assert code == 3
     assert "unanswered metal-allergy" in out
-    unsigned = fill(form, tmp_path / "b.pdf", {f"contraindication.{i}": "/no" for i in IDS})
+    unsigned = fill_form(form, tmp_path / "b.pdf", {f"contraindication.{i}": "/no" for i in IDS})
     code, out, _ = screen(project, str(unsigned))
     assert code == 3
     assert "no signature" in out and "consent box not ticked" in out
@@ -110,7 +102,7 @@ def test_unanswered_and_unsigned_are_incomplete(project: Path, form: Path, tmp_p
 
 def test_answers_survive_a_second_pypdf_write(project: Path, form: Path, tmp_path: Path) -> None:
     values = {**SIGNED, "contraindication.pregnancy": "/yes", "contraindication.metal-allergy": "/no"}
-    first = fill(form, tmp_path / "a.pdf", values)
+    first = fill_form(form, tmp_path / "a.pdf", values)
     writer = PdfWriter(clone_from=PdfReader(first))
     writer.write(tmp_path / "b.pdf")
     code, out, _ = screen(project, "--json", str(tmp_path / "b.pdf"))
@@ -119,7 +111,7 @@ def test_answers_survive_a_second_pypdf_write(project: Path, form: Path, tmp_pat
 
 
 def test_outdated_form_gives_a_warning(project: Path, form: Path, tmp_path: Path) -> None:
-    filled = fill(form, tmp_path / "f.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
+    filled = fill_form(form, tmp_path / "f.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
     newer = tmp_path / "newer"
     shutil.copytree(project / "content", newer / "content")
     shutil.copytree(project / "templates", newer / "templates")
@@ -153,7 +145,7 @@ def test_unreadable_inputs_exit_2_with_one_line(project: Path, form: Path, tmp_p
 
 
 def test_encrypted_form_needs_the_password(project: Path, form: Path, tmp_path: Path) -> None:
-    filled = fill(form, tmp_path / "f.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
+    filled = fill_form(form, tmp_path / "f.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
     writer = PdfWriter(clone_from=PdfReader(filled))
     writer.encrypt("s3cret", algorithm="AES-256")
     writer.write(tmp_path / "enc.pdf")
@@ -166,7 +158,7 @@ def test_encrypted_form_needs_the_password(project: Path, form: Path, tmp_path: 
 
 
 def test_renamed_field_is_never_all_clear(project: Path, form: Path, tmp_path: Path) -> None:
-    filled = fill(form, tmp_path / "f.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
+    filled = fill_form(form, tmp_path / "f.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
     writer = PdfWriter(clone_from=PdfReader(filled))
     for ref in writer._root_object["/AcroForm"]["/Fields"]:
         field = ref.get_object()
@@ -183,8 +175,8 @@ def test_renamed_field_is_never_all_clear(project: Path, form: Path, tmp_path: P
 def test_folder_summary_and_worst_exit_code(project: Path, form: Path, tmp_path: Path) -> None:
     folder = tmp_path / "inbox"
     folder.mkdir()
-    fill(form, folder / "clear.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
-    fill(form, folder / "flag.pdf", {**SIGNED, **{f"contraindication.{i}": "/yes" for i in IDS}})
+    fill_form(form, folder / "clear.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
+    fill_form(form, folder / "flag.pdf", {**SIGNED, **{f"contraindication.{i}": "/yes" for i in IDS}})
     code, out, _ = screen(project, str(folder))
     assert code == 1
     assert out.strip().splitlines()[-1] == "1 clear, 1 flagged, 0 incomplete, 0 unreadable"
@@ -196,7 +188,7 @@ def test_folder_summary_and_worst_exit_code(project: Path, form: Path, tmp_path:
 
 def test_filled_answers_are_drawn_when_rasterised(form: Path, tmp_path: Path) -> None:
     values = {**SIGNED, "contraindication.pregnancy": "/yes", "contraindication.metal-allergy": "/no"}
-    filled = fill(form, tmp_path / "f.pdf", values)
+    filled = fill_form(form, tmp_path / "f.pdf", values)
     reader = PdfReader(form)
     checked = 0
     for number, page in enumerate(reader.pages, 1):

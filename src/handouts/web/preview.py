@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request,
 from flask.typing import ResponseReturnValue
 
 from handouts.content import Catalogue, load_catalogue
-from handouts.errors import HandoutsError, Problem, RenderError
+from handouts.errors import HandoutsError, Problem
 from handouts.outputs import VARIANTS, OutputSpec
 from handouts.web.app import state
 
@@ -126,17 +126,9 @@ def _spec(
 
 def _render_html(cat: Catalogue, spec: OutputSpec) -> str:
     """The document's HTML, its file:// links turned into links to this server."""
-    import jinja2
-
     from handouts.render import render_html
 
-    try:
-        html = render_html(cat, spec)
-    except jinja2.TemplateError as exc:  # edited since the check: say where, do not crash
-        line = getattr(exc, "lineno", None)
-        name = getattr(exc, "filename", None) or "templates"
-        where = cat.project.rel(Path(name)) + (f":{line}" if line else "")
-        raise RenderError(f"{where}: template error: {exc}") from None
+    html = render_html(cat, spec)  # template errors arrive as RenderError with file and line
     root_uri = cat.project.root.resolve().as_uri() + "/"
     return html.replace(root_uri, f"{request.script_root}/preview/file/")
 
@@ -205,15 +197,10 @@ def pdf(brand: str, lang: str, doc_id: str, variant: str) -> ResponseReturnValue
     spec = _spec(cat, problems, brand, lang, doc_id, variant)
     if cat is None or spec is None:
         return _problem_page([str(p) for p in problems] or ["No such document."], 404)
-    import jinja2
-
     web = state()
     with web.lock:
         forget_catalogue(web.project.root)
-        try:
-            outcome = render_output(web.project.root, spec)
-        except jinja2.TemplateError as exc:  # a template edited since the check above
-            return _problem_page([f"templates: template error: {exc}"], 422)
+        outcome = render_output(web.project.root, spec)
     if isinstance(outcome, HandoutsError):
         return _problem_page(outcome.lines(), 422)
     response = Response(outcome.pdf, mimetype="application/pdf")
