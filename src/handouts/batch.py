@@ -33,6 +33,7 @@ from handouts.packet import (
     protect,
     resolve_request,
 )
+from handouts.snapshot import CatalogueIndex
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def run_batch(
     appointments = read_appointments(csv_path, label)
     cat = load_catalogue(project)
     build_out = (project.root / cat.config.out).resolve()
+    index = CatalogueIndex.from_catalogue(cat)
     out_dir = options.out_dir
     if out_dir.resolve().is_relative_to(build_out):
         raise UsageError(f"--out: {out_dir} is inside the build folder, whose --prune would delete packets")
@@ -125,7 +127,7 @@ def run_batch(
             stack.enter_context(mailer)
         sent_log = SentLog(out_dir) if mailer is not None else None
         for row in appointments.rows:
-            result = _one_row(project, cat, row, options, mailer, sent_log)
+            result = _one_row(project, cat, index, row, options, mailer, sent_log)
             report.results.append(result)
             if on_row:
                 on_row(result)
@@ -142,6 +144,7 @@ def run_batch(
 def _one_row(
     project: Project,
     cat: Catalogue,
+    index: CatalogueIndex,
     row: Row,
     options: BatchOptions,
     mailer: Mailer | None,
@@ -152,7 +155,7 @@ def _one_row(
     sending = options.email or options.eml_dir is not None
     try:
         person, request, recipient = _read_row(project, row, options, sending)
-        brand, lang, doc_ids = resolve_request(cat, request)
+        brand, lang, doc_ids = resolve_request(index, request)
         flags = packet_flags(request.fillable, request.large_print, bool(options.password))
         name = Packet(b"", 0, brand, lang, tuple(doc_ids), 0).file_name(person, flags=flags)
         target = options.out_dir / name

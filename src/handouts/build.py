@@ -14,63 +14,21 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Literal
 
-from handouts import __version__
+from handouts import __version__, snapshot
 from handouts.content import Catalogue, Project, load_catalogue
-from handouts.errors import ContentError, HandoutsError, Problem, UsageError
+from handouts.errors import ContentError, HandoutsError, UsageError
 from handouts.fsutil import atomic_write, locked, remove_partials
-from handouts.manifest import MANIFEST, Entry, read_manifest, write_manifest
+from handouts.manifest import MANIFEST, Entry, extra_files, is_current, read_manifest, write_manifest
 from handouts.outputs import OutputSpec, plan_outputs
 from handouts.render import Provenance, content_inputs, fingerprint, stylesheets
+from handouts.results import BuildOptions, BuildReport, ProgressFn, Result
 
 log = logging.getLogger(__name__)
-
-Status = Literal["built", "unchanged", "failed", "stale", "missing", "extra", "pruned"]
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    # None: the project's out folder (handouts.yaml `out`, default "out").
-    out_dir: Path | None
-    brands: tuple[str, ...] = ()
-    langs: tuple[str, ...] = ()
-    docs: tuple[str, ...] = ()
-    force: bool = False
-    check: bool = False
-    prune: bool = False
-    jobs: int = 0
-    shard: tuple[int, int] = (1, 1)
-    # Only these output paths (used by packets to build just what they need).
-    keys: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Result:
-    path: str
-    status: Status
-    message: str = ""
-
-
-@dataclass
-class BuildReport:
-    results: list[Result] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    seconds: float = 0.0
-    out_dir: Path | None = None
-
-    def count(self, status: Status) -> int:
-        return sum(1 for r in self.results if r.status == status)
-
-    @property
-    def ok(self) -> bool:
-        bad = {"failed", "stale", "missing", "extra"}
-        return not self.problems and not any(r.status in bad for r in self.results)
 
 
 @dataclass(frozen=True)
@@ -80,18 +38,20 @@ class Rendered:
     provenance: Provenance
 
 
-ProgressFn = Callable[[Result], None]
-
-
-def build_fingerprint(cat: Catalogue, spec: OutputSpec) -> str:
-    """Hash of every input that can change an output's bytes."""
+def build_inputs(cat: Catalogue, spec: OutputSpec) -> list[Path]:
+    """Every file whose bytes can change an output's bytes."""
     brand = cat.brands[spec.brand]
     files = content_inputs(cat, spec) + [brand.file.path] + stylesheets(cat.project)
     files += sorted((cat.project.templates / "fonts").glob("*"))
     if brand.model.logo:
         files.append((brand.file.path.parent / brand.model.logo).resolve())
+    return files
+
+
+def build_fingerprint(cat: Catalogue, spec: OutputSpec) -> str:
+    """Hash of every input that can change an output's bytes."""
     tools = f"{_tool_versions()};variant={spec.variant}"
-    return hashlib.sha256((fingerprint(cat.project, files) + tools).encode()).hexdigest()
+    return hashlib.sha256((fingerprint(cat.project, build_inputs(cat, spec)) + tools).encode()).hexdigest()
 
 
 # The modules whose code decides an output's bytes (other modules cannot change a PDF).
@@ -133,6 +93,7 @@ def build(
     """Build (or with check=True, only compare) the outputs selected by options."""
     started = time.perf_counter()
     report = BuildReport()
+    base = snapshot.base_digest(project)  # before reading any input: see snapshot.py
     cat = load_catalogue(project, strict=False)
     report.problems = list(cat.errors)
     report.warnings = list(cat.warnings)
@@ -191,7 +152,7 @@ def build(
         # Entries whose file vanished are no longer true.
         manifest = {k: e for k, e in manifest.items() if (out / k).is_file()}
         wanted = {s.key for s in everything}
-        for extra in _extra_files(out, wanted):
+        for extra in extra_files(out, wanted):
             # Prune only what a build made (it is in the manifest): never a stranger's file.
             if options.prune and not report.problems and extra in manifest:
                 (out / extra).unlink()
@@ -201,9 +162,32 @@ def build(
                 log.warning("%s: no content produces this file any more (remove with --prune)", extra)
             else:
                 log.warning("%s: not made by handouts; left alone", extra)
-        write_manifest(out, manifest, f"handouts {__version__}")
+        snap = _snapshot(cat, base, everything, manifest, out, report)
+        write_manifest(out, manifest, f"handouts {__version__}", snap)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _snapshot(
+    cat: Catalogue,
+    base: str,
+    everything: list[OutputSpec],
+    manifest: dict[str, Entry],
+    out: Path,
+    report: BuildReport,
+) -> dict[str, object] | None:
+    """The manifest's snapshot if the whole catalogue is now current and clean, else None."""
+    clean = not (report.problems or report.warnings or report.count("failed"))
+    if not clean or extra_files(out, {s.key for s in everything}):
+        return None
+    inputs: list[Path] = []
+    for spec in everything:
+        if not is_current(out, manifest.get(spec.key), build_fingerprint(cat, spec)):
+            return None
+        inputs += build_inputs(cat, spec)
+    return snapshot.record(
+        base, snapshot.CatalogueIndex.from_catalogue(cat), snapshot.external_inputs(cat.project, inputs)
+    )
 
 
 def _check_filters(cat: Catalogue, options: BuildOptions) -> None:
@@ -217,29 +201,6 @@ def _check_filters(cat: Catalogue, options: BuildOptions) -> None:
                 if cat.errors:
                     raise ContentError(cat.errors)
                 raise UsageError(f"unknown {name} '{value}'; choose from: {', '.join(known)}")
-
-
-def is_current(out: Path, entry: Entry | None, wanted: str) -> bool:
-    """Whether the file an entry describes exists unchanged and was built from `wanted`."""
-    if entry is None or entry.build_fingerprint != wanted:
-        return False
-    path = out / entry.path
-    try:
-        return path.stat().st_size == entry.bytes and _sha256(path) == entry.sha256
-    except OSError:
-        return False
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _extra_files(out: Path, wanted: set[str]) -> list[str]:
-    if not out.is_dir():
-        return []
-    found = (p.relative_to(out).as_posix() for p in out.rglob("*.pdf") if p.is_file())
-    # Packets and other files written below out/ by other commands are not catalogue outputs.
-    return sorted(p for p in found if p not in wanted and p.count("/") == 2)
 
 
 def _compare(
@@ -261,7 +222,7 @@ def _compare(
             results.append(Result(spec.key, "unchanged"))
     unfiltered = not (options.brands or options.langs or options.docs) and options.shard[1] == 1
     if unfiltered:
-        for extra in _extra_files(out, {s.key for s in everything}):
+        for extra in extra_files(out, {s.key for s in everything}):
             results.append(Result(extra, "extra"))
         if not (out / MANIFEST).is_file() and specs:
             results.append(Result(MANIFEST, "missing"))

@@ -36,7 +36,7 @@ def _run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def _project(ctx: click.Context) -> Any:
-    from handouts.content import find_project
+    from handouts.project import find_project
 
     return _run(find_project, ctx.obj["project"])
 
@@ -105,8 +105,7 @@ def build(
     shard: str | None,
 ) -> None:
     """Build the catalogue: every document, brand, language and variant, into out/."""
-    from handouts.build import BuildOptions
-    from handouts.build import build as run_build
+    from handouts.results import BuildOptions
 
     project = _project(ctx)
     options = BuildOptions(
@@ -123,7 +122,14 @@ def build(
     from handouts.progress import Progress
 
     with Progress(enabled=not ctx.obj["quiet"], check=check) as progress:
-        report = _run(run_build, project, options, progress.update, progress.start)
+        # Nothing changed since the last clean build: answer without loading the catalogue.
+        from handouts.snapshot import quick_build
+
+        report = quick_build(project, options, progress.update)
+        if report is None:
+            from handouts.build import build as run_build
+
+            report = _run(run_build, project, options, progress.update, progress.start)
     for warning in report.warnings:
         click.echo(str(warning), err=True)
     for problem in report.problems:

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from handouts.errors import ContentError, Problem, ProjectError, shown
+from handouts.errors import ContentError, Problem, shown
 from handouts.models import (
     DOCUMENT_MODELS,
     Brand,
@@ -18,12 +18,14 @@ from handouts.models import (
     Document,
     ProjectConfig,
 )
+from handouts.project import CONFIG_FILE, Project, find_project
 from handouts.yamlsrc import YamlFile, YamlProblem, load_yaml, problem_for
 
 log = logging.getLogger(__name__)
 
+__all__ = ["CONFIG_FILE", "Catalogue", "Loaded", "Project", "find_project", "load_catalogue"]
+
 M = TypeVar("M")
-CONFIG_FILE = "handouts.yaml"
 
 
 @dataclass(frozen=True)
@@ -32,31 +34,6 @@ class Loaded(Generic[M]):
 
     model: M
     file: YamlFile
-
-
-@dataclass(frozen=True)
-class Project:
-    """Where a project's parts live."""
-
-    root: Path
-
-    @property
-    def content(self) -> Path:
-        return self.root / "content"
-
-    @property
-    def templates(self) -> Path:
-        return self.root / "templates"
-
-    @property
-    def brands_dir(self) -> Path:
-        return self.content / "brands"
-
-    def rel(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
 
 
 @dataclass
@@ -89,18 +66,6 @@ class Catalogue:
         if found is None:
             found = self.documents[(doc_id, self.config.default_language)]
         return found
-
-
-def find_project(start: Path) -> Project:
-    """Return the project rooted at start (it must have content/ and templates/)."""
-    root = start.resolve()
-    missing = [name for name in ("content", "templates") if not (root / name).is_dir()]
-    if missing:
-        raise ProjectError(
-            f"{root}: not a handouts project (no {' or '.join(missing)}/ folder); "
-            "run inside one or pass --project DIR"
-        )
-    return Project(root)
 
 
 def describe_validation_error(exc: ValidationError, yf: YamlFile) -> list[Problem]:

@@ -18,11 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handouts.content import Catalogue, Project, load_catalogue
+from handouts import snapshot
 from handouts.errors import OutputError, UsageError
 from handouts.outputs import STAMP_ID, OutputSpec, Variant
+from handouts.project import Project
+from handouts.snapshot import CatalogueIndex
+
+if TYPE_CHECKING:
+    from handouts.content import Catalogue
 
 log = logging.getLogger(__name__)
 
@@ -188,11 +193,11 @@ def make_patient(
 # --- choosing and building the documents ---------------------------------------------
 
 
-def resolve_docs(cat: Catalogue, names: Sequence[str], lang: str) -> list[str]:
+def resolve_docs(cat: CatalogueIndex, names: Sequence[str], lang: str) -> list[str]:
     """Map kinds (info, consent, aftercare) or document ids to document ids, in order."""
     by_kind: dict[str, list[str]] = {}
     for doc_id in cat.document_ids:
-        by_kind.setdefault(cat.document(doc_id, lang).model.kind, []).append(doc_id)
+        by_kind.setdefault(cat.kind(doc_id, lang), []).append(doc_id)
     result = []
     for name in names:
         if name in cat.document_ids:
@@ -212,12 +217,12 @@ def resolve_docs(cat: Catalogue, names: Sequence[str], lang: str) -> list[str]:
 
 
 def packet_specs(
-    cat: Catalogue, doc_ids: Sequence[str], brand: str, lang: str, large: bool
+    cat: CatalogueIndex, doc_ids: Sequence[str], brand: str, lang: str, large: bool
 ) -> list[OutputSpec]:
     """The built outputs a packet is made from: each document, then the stamp page."""
     specs = []
     for doc_id in doc_ids:
-        consent = cat.document(doc_id, lang).model.kind == "consent"
+        consent = cat.kind(doc_id, lang) == "consent"
         if large:
             variant: Variant = "fillable-large-print" if consent else "large-print"
         else:
@@ -229,8 +234,9 @@ def packet_specs(
 
 def ensure_built(cat: Catalogue, specs: list[OutputSpec], out_dir: Path) -> int:
     """Build whatever of specs is stale or missing; return how many were built."""
-    from handouts.build import BuildOptions, build, build_fingerprint, is_current
-    from handouts.manifest import read_manifest
+    from handouts.build import build, build_fingerprint
+    from handouts.manifest import is_current, read_manifest
+    from handouts.results import BuildOptions
 
     manifest = read_manifest(out_dir)
     stale = [s.key for s in specs if not is_current(out_dir, manifest.get(s.key), build_fingerprint(cat, s))]
@@ -248,10 +254,10 @@ def ensure_built(cat: Catalogue, specs: list[OutputSpec], out_dir: Path) -> int:
 # --- assembling ------------------------------------------------------------------------
 
 
-def resolve_request(cat: Catalogue, request: PacketRequest) -> tuple[str, str, list[str]]:
+def resolve_request(cat: CatalogueIndex, request: PacketRequest) -> tuple[str, str, list[str]]:
     """The brand, language and document ids a request asks for (defaults filled in)."""
     brand = request.brand or sorted(cat.brands)[0]
-    lang = request.lang or cat.config.default_language
+    lang = request.lang or cat.default_language
     if brand not in cat.brands:
         raise UsageError(f"--brand: unknown brand '{brand}'; choose from: {', '.join(sorted(cat.brands))}")
     if lang not in cat.languages:
@@ -261,15 +267,25 @@ def resolve_request(cat: Catalogue, request: PacketRequest) -> tuple[str, str, l
 
 def make_packet(project: Project, request: PacketRequest, out_dir: Path | None = None) -> Packet:
     """Return the packet PDF for one patient."""
-    cat = load_catalogue(project)
-    brand, lang, doc_ids = resolve_request(cat, request)
-    out = out_dir or project.root / cat.config.out
-    specs = packet_specs(cat, doc_ids, brand, lang, request.large_print)
-    built = ensure_built(cat, specs, out)
+    state = snapshot.current(project, out_dir)
+    if state is not None:
+        # Nothing changed since the last clean build: no catalogue to load, nothing to build.
+        index, out, built = state.index, state.out, 0
+        brand, lang, doc_ids = resolve_request(index, request)
+        specs = packet_specs(index, doc_ids, brand, lang, request.large_print)
+    if state is None or not state.all_current(s.key for s in specs):
+        from handouts.content import load_catalogue
+
+        cat = load_catalogue(project)
+        index = CatalogueIndex.from_catalogue(cat)
+        brand, lang, doc_ids = resolve_request(index, request)
+        out = out_dir or project.root / cat.config.out
+        specs = packet_specs(index, doc_ids, brand, lang, request.large_print)
+        built = ensure_built(cat, specs, out)
     from pypdf.errors import PyPdfError
 
     try:
-        pdf, pages = assemble(cat, request, specs, out)
+        pdf, pages = assemble(index, request, specs, out)
     except (OSError, PyPdfError, ValueError, KeyError) as exc:
         # A built file changed or vanished under us: a user-fixable state, not a bug.
         raise OutputError(
@@ -279,9 +295,9 @@ def make_packet(project: Project, request: PacketRequest, out_dir: Path | None =
     return Packet(pdf, pages, brand, lang, tuple(doc_ids), built)
 
 
-def prepared_line(cat: Catalogue, lang: str, patient: Patient) -> str:
+def prepared_line(cat: CatalogueIndex, lang: str, patient: Patient) -> str:
     """'Prepared for Jane Doe, December 1, 2026, therapist Sam Lee, area: left upper trapezius'."""
-    t = cat.messages[lang].model
+    t = cat.messages[lang]
     parts = [f"{t['prepared_for']} {patient.name}"]
     if patient.date:
         parts.append(format_date(patient.date, lang))
@@ -298,7 +314,9 @@ def format_date(day: dt.date, lang: str) -> str:
     return babel_format(day, format="long", locale=lang.replace("-", "_"))
 
 
-def assemble(cat: Catalogue, request: PacketRequest, specs: list[OutputSpec], out: Path) -> tuple[bytes, int]:
+def assemble(
+    cat: CatalogueIndex, request: PacketRequest, specs: list[OutputSpec], out: Path
+) -> tuple[bytes, int]:
     """Merge the documents, stamp each first page, fill (and maybe flatten) the consent form."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.constants import PageLabelStyle
@@ -310,7 +328,6 @@ def assemble(cat: Catalogue, request: PacketRequest, specs: list[OutputSpec], ou
     writer = PdfWriter()
     consent_meta: dict[str, Any] = {}
     for spec in doc_specs:
-        doc = cat.document(spec.doc_id, spec.lang).model
         reader = PdfReader(out / spec.relpath)
         start = len(writer.pages)
         writer.append(reader, import_outline=False)
@@ -324,16 +341,16 @@ def assemble(cat: Catalogue, request: PacketRequest, specs: list[OutputSpec], ou
             if request.fillable:
                 consent_meta = {k: v for k, v in (reader.metadata or {}).items() if k.startswith("/handouts")}
         writer.pages[start].merge_page(stamp)
-        writer.add_outline_item(title=doc.title, page_number=start)
+        writer.add_outline_item(title=cat.title(spec.doc_id, spec.lang), page_number=start)
     total = len(writer.pages)
     writer.set_page_label(0, total - 1, style=PageLabelStyle.DECIMAL, start=1)
     if not request.fillable:
         writer.remove_annotations("/Widget")
         writer._root_object.pop(NameObject("/AcroForm"), None)
-    brand = cat.brands[specs[0].brand].model
+    brand_name = cat.brands[specs[0].brand]
     metadata = {
-        "/Title": f"{cat.messages[stamp_spec.lang].model['prepared_for']} – {brand.name}",
-        "/Author": brand.name,
+        "/Title": f"{cat.messages[stamp_spec.lang]['prepared_for']} – {brand_name}",
+        "/Author": brand_name,
         "/Producer": "handouts (pypdf)",
         "/handoutspacket": ",".join(s.doc_id for s in doc_specs),
         **consent_meta,

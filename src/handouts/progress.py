@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
 
-    from handouts.build import Result
+    from handouts.results import Result
 
 
 class TerminalBar:

@@ -1,0 +1,131 @@
+"""The snapshot of a clean build: nothing-changed answers without loading the catalogue, and
+never a wrong answer when anything changed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+Make = Callable[..., Path]
+
+
+def quick(root: Path, **options: object) -> object:
+    from handouts.project import Project
+    from handouts.results import BuildOptions
+    from handouts.snapshot import quick_build
+
+    return quick_build(Project(root), BuildOptions(out_dir=None, **options))  # type: ignore[arg-type]
+
+
+def modules_after(root: Path, *args: str) -> tuple[set[str], str]:
+    """Run the CLI in a fresh interpreter; return which heavy modules it imported, and stderr."""
+    script = (
+        "import sys\n"
+        "from handouts.cli import main\n"
+        "try:\n"
+        f"    main(['--project', {str(root)!r}, *{list(args)!r}])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code in (0, None), exit.code\n"
+        "heavy = ('pydantic', 'jinja2', 'weasyprint', 'handouts.content')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(filter(None, result.stdout.strip().split(","))), result.stderr
+
+
+def test_noop_build_loads_no_content_models_or_templates(make_project: Make) -> None:
+    root = make_project()
+    assert run_cli(root, "build")[0] == 0
+    loaded, err = modules_after(root, "build")
+    assert loaded == set()
+    assert "built 0, unchanged 10, failed 0" in err
+    loaded, _ = modules_after(root, "build", "--check")
+    assert loaded == set()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "edit content",
+        "add template file",
+        "remove content file",
+        "settings file",
+        "source date epoch",
+        "output bytes",
+        "output removed",
+        "stranger in out",
+    ],
+)
+def test_any_change_means_the_full_path(
+    make_project: Make, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project({"content/README.txt": "Notes for editors; no output depends on them.\n"})
+    assert run_cli(root, "build")[0] == 0
+    assert quick(root) is not None
+    if change == "edit content":
+        info = root / "content/documents/tiny-info/en.yaml"
+        info.write_text(info.read_text() + "# a comment\n")
+    elif change == "add template file":
+        (root / "templates/notes.txt").write_text("not used by anything\n")
+    elif change == "remove content file":
+        (root / "content/README.txt").unlink()
+    elif change == "settings file":
+        (root / "handouts.yaml").write_text("default_language: en\n")
+    elif change == "source date epoch":
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    elif change == "output bytes":
+        pdf = root / "out/tiny/en/tiny-info.pdf"
+        pdf.write_bytes(pdf.read_bytes().replace(b"%PDF-1.7", b"%PDF-1.6", 1))
+    elif change == "output removed":
+        (root / "out/tiny/en/tiny-aftercare.pdf").unlink()
+    elif change == "stranger in out":
+        (root / "out/tiny/en/someone-elses.pdf").write_bytes(b"%PDF-1.7\n")
+    assert quick(root) is None
+    assert quick(root, check=True) is None
+
+
+def test_filtered_and_forced_builds_never_take_the_quick_path(make_project: Make) -> None:
+    root = make_project()
+    assert run_cli(root, "build")[0] == 0
+    assert quick(root, force=True) is None
+    assert quick(root, brands=("tiny",)) is None
+    assert quick(root, shard=(1, 2)) is None
+
+
+def test_snapshot_written_only_when_the_whole_catalogue_is_current_and_clean(make_project: Make) -> None:
+    root = make_project()
+    info = root / "content/documents/tiny-info/en.yaml"
+    good = info.read_text()
+    info.write_text(good.replace("title: Tiny information sheet\n", ""))  # a missing field
+    assert run_cli(root, "build")[0] == 2
+    manifest = json.loads((root / "out/manifest.json").read_text())
+    assert "snapshot" not in manifest
+    assert quick(root) is None
+    info.write_text(good)
+    assert run_cli(root, "build")[0] == 0
+    snapshot = json.loads((root / "out/manifest.json").read_text())["snapshot"]
+    assert set(snapshot["index"]["outputs"]) == {
+        e["path"] for e in json.loads((root / "out/manifest.json").read_text())["outputs"]
+    }
+    report = quick(root)
+    assert report is not None
+    assert {r.status for r in report.results} == {"unchanged"}  # type: ignore[attr-defined]
+
+
+def test_an_edit_then_a_build_is_seen_by_the_next_quick_check(make_project: Make) -> None:
+    root = make_project()
+    assert run_cli(root, "build")[0] == 0
+    sheet = root / "templates/sheet.html.j2"
+    sheet.write_text(sheet.read_text() + "\n")
+    code, _, err = run_cli(root, "build")
+    assert code == 0 and "built 4" in err
+    assert quick(root) is not None
+    code, _, err = run_cli(root, "build")
+    assert "built 0, unchanged 10" in err
