@@ -422,9 +422,12 @@ def packet(
         packet_flags,
         protect,
     )
+    from handouts.snapshot import current
 
     project = _project(ctx)
-    person = _run(make_patient, project, patient, dob, date_, therapist, area)
+    state = current(project)  # the last clean build's index, if nothing changed since
+    index = state.index if state is not None else None
+    person = _run(make_patient, project, patient, dob, date_, therapist, area, index=index)
     if name_pattern and not output:  # a bad pattern is refused before anything is made
         _run(Packet(b"", 0, "brand", "lang", (), 0).file_name, person, name_pattern)
     if email or eml_dir:
@@ -432,7 +435,7 @@ def packet(
 
         mail_step = _run(packet_mail_step, project, email, eml_dir)
     request = PacketRequest(person, _csv(docs), brand, lang, fillable, large_print)
-    result = _run(make_packet, project, request)
+    result = _run(make_packet, project, request, state=state)
     data = _run(protect, result.pdf, password) if password else result.pdf
     flags = packet_flags(fillable, large_print, bool(password))
     target = output or Path(_run(result.file_name, person, name_pattern or DEFAULT_PATTERN, flags))

@@ -1,9 +1,14 @@
-"""Assemble one patient's packet from built documents with pypdf: merge, fill, stamp.
+"""Assemble one patient's packet from built documents with pikepdf: merge, fill, stamp.
 
 The fast path never renders: documents come from out/ (built and current), the "Prepared
-for ..." line is a one-field stamp page filled and merged onto each first page, and the
-consent form's own fields are pre-filled. WeasyPrint is imported only when something the
-packet needs is stale or missing, and then only to build that.
+for ..." line is a one-field stamp page filled and laid onto each first page, and the
+consent form's own fields are pre-filled. When the manifest's snapshot is current (see
+snapshot.py) not even the catalogue is loaded. WeasyPrint is imported only when something
+the packet needs is stale or missing, and then only to build that.
+
+pikepdf (qpdf) rather than pypdf: pypdf parses every object of a tagged PDF in Python and
+generates field appearances by parsing the embedded font each time, which made a packet
+take about 1 s; with qpdf the assembly takes about 30 ms.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import string
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 100
-FIELD_FONT = "fonts/HandoutsFields.ttf"
 DEFAULT_PATTERN = "packet-{brand}-{lang}-{date}-{id}.pdf"
 PATTERN_KEYS = ("patient", "date", "brand", "lang", "id")
 
@@ -118,17 +121,17 @@ def _safe_file_part(text: str) -> str:
 # --- checking what a person typed ------------------------------------------------------
 
 
-@cache
-def _printable(project_templates: Path) -> frozenset[int]:
-    """Code points the form-field font can draw."""
-    from fontTools.ttLib import TTFont
+def check_text(
+    project: Project,
+    option: str,
+    value: str | None,
+    required: bool = False,
+    index: CatalogueIndex | None = None,
+) -> str | None:
+    """Return value stripped, or raise UsageError saying plainly what cannot be printed.
 
-    with TTFont(project_templates / FIELD_FONT, lazy=True) as font:
-        return frozenset(font.getBestCmap())
-
-
-def check_text(project: Project, option: str, value: str | None, required: bool = False) -> str | None:
-    """Return value stripped, or raise UsageError saying plainly what cannot be printed."""
+    index: the snapshot's, when current (it knows the field font's characters).
+    """
     if value is None or not value.strip():
         if required:
             raise UsageError(f"{option} is required")
@@ -136,7 +139,7 @@ def check_text(project: Project, option: str, value: str | None, required: bool 
     text = unicodedata.normalize("NFC", value.strip())
     if len(text) > MAX_TEXT:
         raise UsageError(f"{option} is {len(text)} characters long; at most {MAX_TEXT} fit on the form")
-    printable = _printable(project.templates)
+    printable = index.printable if index is not None else snapshot.field_font_ranges(project)
     for char in text:
         category = unicodedata.category(char)
         if category[0] == "C" or category in ("Zl", "Zp"):
@@ -144,7 +147,7 @@ def check_text(project: Project, option: str, value: str | None, required: bool 
                 f"{option} contains an invisible control character (U+{ord(char):04X}); "
                 "type the text again without it"
             )
-        if ord(char) not in printable:
+        if not snapshot.covers(printable, char):
             raise UsageError(
                 f"{option} contains '{char}' (U+{ord(char):04X}), which the form font cannot print; "
                 "use Latin, Greek or Cyrillic letters"
@@ -171,9 +174,10 @@ def make_patient(
     therapist: str | None = None,
     area: str | None = None,
     today: dt.date | None = None,
+    index: CatalogueIndex | None = None,
 ) -> Patient:
     """Check every value a person typed; raise UsageError on the first bad one."""
-    patient_name = check_text(project, "--patient", name, required=True)
+    patient_name = check_text(project, "--patient", name, required=True, index=index)
     assert patient_name is not None
     born = parse_date("--dob", dob)
     when = parse_date("--date", date) or today or dt.date.today()
@@ -185,8 +189,8 @@ def make_patient(
         name=patient_name,
         dob=born,
         date=when,
-        therapist=check_text(project, "--therapist", therapist),
-        area=check_text(project, "--area", area),
+        therapist=check_text(project, "--therapist", therapist, index=index),
+        area=check_text(project, "--area", area, index=index),
     )
 
 
@@ -265,9 +269,14 @@ def resolve_request(cat: CatalogueIndex, request: PacketRequest) -> tuple[str, s
     return brand, lang, resolve_docs(cat, request.docs, lang)
 
 
-def make_packet(project: Project, request: PacketRequest, out_dir: Path | None = None) -> Packet:
-    """Return the packet PDF for one patient."""
-    state = snapshot.current(project, out_dir)
+def make_packet(
+    project: Project,
+    request: PacketRequest,
+    out_dir: Path | None = None,
+    state: snapshot.Current | None = None,
+) -> Packet:
+    """Return the packet PDF for one patient (state: snapshot.current(), if already known)."""
+    state = state or snapshot.current(project, out_dir)
     if state is not None:
         # Nothing changed since the last clean build: no catalogue to load, nothing to build.
         index, out, built = state.index, state.out, 0
@@ -282,11 +291,11 @@ def make_packet(project: Project, request: PacketRequest, out_dir: Path | None =
         out = out_dir or project.root / cat.config.out
         specs = packet_specs(index, doc_ids, brand, lang, request.large_print)
         built = ensure_built(cat, specs, out)
-    from pypdf.errors import PyPdfError
+    from pikepdf import PdfError
 
     try:
         pdf, pages = assemble(index, request, specs, out)
-    except (OSError, PyPdfError, ValueError, KeyError) as exc:
+    except (OSError, PdfError, ValueError, KeyError, AttributeError) as exc:
         # A built file changed or vanished under us: a user-fixable state, not a bug.
         raise OutputError(
             f"{out}: a built document could not be read ({type(exc).__name__}); "
@@ -315,51 +324,97 @@ def format_date(day: dt.date, lang: str) -> str:
 
 
 def assemble(
-    cat: CatalogueIndex, request: PacketRequest, specs: list[OutputSpec], out: Path
+    cat: CatalogueIndex,
+    request: PacketRequest,
+    specs: list[OutputSpec],
+    out: Path,
 ) -> tuple[bytes, int]:
-    """Merge the documents, stamp each first page, fill (and maybe flatten) the consent form."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.constants import PageLabelStyle
-    from pypdf.generic import NameObject, TextStringObject
+    """Merge the documents, stamp each first page, fill (and maybe flatten) the consent form.
+
+    pikepdf (qpdf) does the merging: pypdf parses every object of a tagged PDF in Python,
+    which made a packet take about 1 s; qpdf takes a few milliseconds.
+    """
+    import pikepdf
+    from pikepdf import Dictionary, Name, OutlineItem, Rectangle, String
 
     patient = request.patient
     *doc_specs, stamp_spec = specs
     stamp = _filled_stamp(out / stamp_spec.relpath, prepared_line(cat, stamp_spec.lang, patient))
-    writer = PdfWriter()
-    consent_meta: dict[str, Any] = {}
+    packet = pikepdf.new()
+    consent_meta: dict[str, str] = {}
+    starts = []
     for spec in doc_specs:
-        reader = PdfReader(out / spec.relpath)
-        start = len(writer.pages)
-        writer.append(reader, import_outline=False)
+        source = pikepdf.open(out / spec.relpath)
         if spec.fillable:
-            writer.update_page_form_field_values(
-                list(writer.pages[start:]),
-                consent_values(spec.lang, patient),
-                auto_regenerate=False,
-                flatten=not request.fillable,
-            )
+            _fill(source, consent_values(spec.lang, patient))
             if request.fillable:
-                consent_meta = {k: v for k, v in (reader.metadata or {}).items() if k.startswith("/handouts")}
-        writer.pages[start].merge_page(stamp)
-        writer.add_outline_item(title=cat.title(spec.doc_id, spec.lang), page_number=start)
-    total = len(writer.pages)
-    writer.set_page_label(0, total - 1, style=PageLabelStyle.DECIMAL, start=1)
-    if not request.fillable:
-        writer.remove_annotations("/Widget")
-        writer._root_object.pop(NameObject("/AcroForm"), None)
+                consent_meta = {
+                    str(k): str(v) for k, v in source.docinfo.items() if str(k).startswith("/handouts")
+                }
+            else:
+                source.flatten_annotations("print")
+                _drop_form(source)
+        starts.append((len(packet.pages), cat.title(spec.doc_id, spec.lang)))
+        packet.add_pages_from(source, outlines="ignore", forms="preserve" if request.fillable else "strip")
+    stamp_form = stamp.pages[0].as_form_xobject()
+    for start, _ in starts:
+        # Page.add_overlay would name the stamp at random: the same request must give the same bytes.
+        page = packet.pages[start]
+        name = page.add_resource(stamp_form, Name.XObject, Name("/HandoutsStamp"))
+        placement = page.calc_form_xobject_placement(stamp_form, name, Rectangle(page.trimbox))
+        page.contents_add(b"q\n", prepend=True)
+        page.contents_add(b"Q\n" + placement)
+    with packet.open_outline() as outline:
+        outline.root.extend(OutlineItem(title, start) for start, title in starts)
+    total = len(packet.pages)
+    packet.Root.PageLabels = Dictionary(Nums=[0, Dictionary(S=Name.D, St=1)])
+    if request.fillable and "/AcroForm" in packet.Root:
+        packet.Root.AcroForm.NeedAppearances = False
     brand_name = cat.brands[specs[0].brand]
     metadata = {
         "/Title": f"{cat.messages[stamp_spec.lang]['prepared_for']} – {brand_name}",
         "/Author": brand_name,
-        "/Producer": "handouts (pypdf)",
+        "/Producer": "handouts (pikepdf)",
         "/handoutspacket": ",".join(s.doc_id for s in doc_specs),
         **consent_meta,
     }
-    writer.add_metadata({k: TextStringObject(str(v)) for k, v in metadata.items()})
-    writer._root_object[NameObject("/Lang")] = TextStringObject(stamp_spec.lang)
+    for key, value in metadata.items():
+        packet.docinfo[Name(key)] = String(value)
+    packet.Root.Lang = String(stamp_spec.lang)
     buffer = io.BytesIO()
-    writer.write(buffer)
+    # Object streams: about 15% smaller, and no slower to write. The same request gives the
+    # same bytes (the file id is a hash of the content), so a re-run is recognised as such.
+    packet.save(buffer, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
     return buffer.getvalue(), total
+
+
+def _fill(pdf: Any, values: dict[str, str]) -> None:
+    """Fill text fields, drawing their appearances in the embedded field font."""
+    from pikepdf.form import Form, TextField
+
+    from handouts.fieldtext import FieldTextAppearance
+
+    form = Form(pdf, FieldTextAppearance)
+    for name, value in values.items():
+        field = form[name]
+        if not isinstance(field, TextField):
+            raise OutputError(f"form field {name} is not a text field; rebuild the catalogue")
+        field.value = value
+
+
+def _drop_form(pdf: Any) -> None:
+    """Remove the form once flattened: widgets left (fields never filled) and the AcroForm."""
+    from pikepdf import Array, Name
+
+    for page in pdf.pages:
+        if "/Annots" in page.obj:
+            kept = [a for a in page.obj.Annots if a.get("/Subtype") != Name.Widget]
+            if kept:
+                page.obj.Annots = Array(kept)
+            else:
+                del page.obj.Annots
+    if "/AcroForm" in pdf.Root:
+        del pdf.Root.AcroForm
 
 
 def consent_values(lang: str, patient: Patient) -> dict[str, str]:
@@ -379,33 +434,25 @@ def consent_values(lang: str, patient: Patient) -> dict[str, str]:
 
 def _filled_stamp(path: Path, line: str) -> Any:
     """The stamp page with its one field filled and flattened into the page content."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ContentStream
+    import pikepdf
 
-    writer = PdfWriter(clone_from=PdfReader(path))
-    page = writer.pages[0]
-    # The stamp page draws nothing but its field. WeasyPrint's content leaves a flipped
-    # coordinate system in force, under which the flattened field would land upside down.
-    empty = ContentStream(None, writer)
-    empty.set_data(b"")
-    page.replace_contents(empty)
-    writer.update_page_form_field_values(page, {"prepared.for": line}, auto_regenerate=False, flatten=True)
-    writer.remove_annotations("/Widget")
-    # Return it as a reader's page: a page of a writer that goes out of scope loses its
-    # objects, and merging it then picks up unrelated ones.
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return PdfReader(buffer).pages[0]
+    stamp = pikepdf.open(path)
+    # The stamp page draws nothing but its field (WeasyPrint's page content would paint
+    # over the document it is laid on).
+    stamp.pages[0].obj.Contents = stamp.make_stream(b"")
+    _fill(stamp, {"prepared.for": line})
+    stamp.flatten_annotations("all")
+    _drop_form(stamp)
+    return stamp
 
 
 def protect(pdf: bytes, password: str) -> bytes:
-    """Encrypt a packet with AES-256 (pypdf with `cryptography`)."""
-    from pypdf import PdfReader, PdfWriter
+    """Encrypt a packet with AES-256 (PDF 2.0 security handler, R=6)."""
+    import pikepdf
 
     if not password:
         raise UsageError("--password is empty")
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    writer.encrypt(password, algorithm="AES-256")
-    buffer = io.BytesIO()
-    writer.write(buffer)
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        buffer = io.BytesIO()
+        opened.save(buffer, encryption=pikepdf.Encryption(user=password, owner=password, R=6, aes=True))
     return buffer.getvalue()

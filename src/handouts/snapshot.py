@@ -59,10 +59,6 @@ class CatalogueIndex:
     def title(self, doc_id: str, lang: str) -> str:
         return self.documents[doc_id][lang][1]
 
-    def can_print(self, char: str) -> bool:
-        point = ord(char)
-        return any(low <= point <= high for low, high in self.printable)
-
     @classmethod
     def from_catalogue(cls, cat: Catalogue) -> CatalogueIndex:
         from handouts.outputs import plan_outputs
@@ -111,6 +107,12 @@ class CatalogueIndex:
 
 
 FIELD_FONT = "fonts/HandoutsFields.ttf"
+
+
+def covers(ranges: tuple[tuple[int, int], ...], char: str) -> bool:
+    """Whether char falls in one of the code point ranges."""
+    point = ord(char)
+    return any(low <= point <= high for low, high in ranges)
 
 
 def field_font_ranges(project: Project) -> tuple[tuple[int, int], ...]:

@@ -1,0 +1,83 @@
+"""Text-field appearances in the embedded field font (pikepdf's form filler plug-in)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pikepdf
+import pytest
+from pikepdf.form import Form, TextField
+from pypdf import PdfReader
+
+from conftest import built_tiny, page_texts
+
+CONSENT = "out/tiny/en/tiny-consent-fillable.pdf"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return built_tiny(tmp_path_factory, "fieldtext", "--only", "tiny-consent")
+
+
+def fill(path: Path, values: dict[str, str]) -> pikepdf.Pdf:
+    from handouts.fieldtext import FieldTextAppearance
+
+    pdf = pikepdf.open(path)
+    form = Form(pdf, FieldTextAppearance)
+    for name, value in values.items():
+        field = form[name]
+        assert isinstance(field, TextField)
+        field.value = value
+    return pdf
+
+
+def appearance(pdf: pikepdf.Pdf, name: str) -> tuple[bytes, list[float]]:
+    for field in pdf.Root.AcroForm.Fields:
+        if str(field.get("/T")) == name:
+            stream = field.AP.N
+            return stream.read_bytes(), [float(v) for v in stream.BBox]
+    raise AssertionError(f"no field {name}")
+
+
+def test_non_latin_names_are_drawn_in_the_field_font_and_read_back(project: Path, tmp_path: Path) -> None:
+    name = "Łukasz Żółć-Ольга Σοφία"
+    pdf = fill(project / CONSENT, {"patient.name": name})
+    content, _ = appearance(pdf, "patient.name")
+    assert re.search(rb"<[0-9a-f]+> Tj", content)  # two-byte glyph ids, not single-byte text
+    from handouts.packet import _drop_form
+
+    pdf.flatten_annotations("print")
+    _drop_form(pdf)  # the widgets never filled (signature) go, as in a printed packet
+    target = tmp_path / "flat.pdf"
+    pdf.save(target)
+    assert any(name in text for text in page_texts(target))
+    # Not flattened, the value itself stays readable by other libraries.
+    buffer = io.BytesIO()
+    fill(project / CONSENT, {"patient.name": name}).save(buffer)
+    fields = PdfReader(buffer).get_fields() or {}
+    assert fields["patient.name"].get("/V") == name
+
+
+def test_long_text_shrinks_to_fit_the_field(project: Path) -> None:
+    from handouts.fieldtext import PADDING, FieldFont
+
+    short = fill(project / CONSENT, {"patient.name": "Jo"})
+    long = fill(project / CONSENT, {"patient.name": "Wolfeschlegelsteinhausenbergerdorff " * 3})
+    short_size = float(re.search(rb"([\d.]+) Tf", appearance(short, "patient.name")[0]).group(1))  # type: ignore[union-attr]
+    content, bbox = appearance(long, "patient.name")
+    size = float(re.search(rb"([\d.]+) Tf", content).group(1))  # type: ignore[union-attr]
+    assert size < short_size
+    font = next(f for f in long.Root.AcroForm.DR.Font.values() if f.get("/Subtype") == "/Type0"
+                and "Fields" in str(f.BaseFont))  # fmt: skip
+    metrics = FieldFont.of(font)
+    glyphs = [metrics.glyphs[c] for c in "Wolfeschlegelsteinhausenbergerdorff " * 3]
+    assert metrics.width(glyphs, size) <= bbox[2] - 2 * PADDING + 0.01
+
+
+def test_a_character_the_font_lacks_is_refused_not_garbled(project: Path) -> None:
+    from handouts.errors import OutputError
+
+    with pytest.raises(OutputError, match="U\\+738B"):
+        fill(project / CONSENT, {"patient.name": "王"})
