@@ -19,6 +19,7 @@ an edit mid-run would turn the no-op rebuild into a full one). It takes about 2 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import sys
@@ -45,6 +46,9 @@ def use_source_snapshot(tmp: Path) -> None:
         raise RuntimeError("handouts was imported before its source was snapshotted")
     src = tmp / "src"
     shutil.copytree(REPO / "src" / "handouts", src / "handouts", ignore=shutil.ignore_patterns("__pycache__"))
+    # Byte-compiled, as pip install and ./dev leave it: otherwise, where PYTHONDONTWRITEBYTECODE
+    # is set, every timed process would compile handouts' source first.
+    compileall.compile_dir(src / "handouts", quiet=1)
     sys.path.insert(0, str(src))
     # Ahead of the editable install's path entry (a plain .pth line) in subprocesses too.
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), os.environ.get("PYTHONPATH")) if p)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handouts.cli import main
+from handouts.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 from handouts.fsutil import TMP_SUFFIX
 from handouts.manifest import Entry, extra_files, file_matches, read_record
 from handouts.project import Project
-from handouts.results import BuildOptions, BuildReport, ProgressFn, Result
 
 if TYPE_CHECKING:
     from handouts.content import Catalogue
+    from handouts.results import BuildOptions, BuildReport, ProgressFn
 
 FORMAT = 1
 DEFAULT_OUT = "out"
@@ -261,6 +261,8 @@ def quick_build(
     project: Project, options: BuildOptions, progress: ProgressFn | None = None
 ) -> BuildReport | None:
     """A build's report when nothing needs doing, from the snapshot alone; None: do the full build."""
+    from handouts.results import BuildReport, Result
+
     filtered = options.brands or options.langs or options.docs or options.keys or options.shard != (1, 1)
     if options.force or filtered:
         return None
