@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -87,6 +88,82 @@ def test_fillable_packet_keeps_the_form_and_screen_reads_it(project: Path, tmp_p
     data = json.loads(out)
     assert data["form"]["document"] == "tiny-consent"
     assert data["patient_name"] == "Jane Doe"
+
+
+def marked_content(page: Any) -> list[tuple[str, int | None, list[str]]]:
+    """Each marked-content sequence on a page: (tag, MCID or None, XObjects it draws)."""
+    import pikepdf
+
+    found: list[tuple[str, int | None, list[str]]] = []
+    open_: list[tuple[str, int | None, list[str]]] = []
+    for operands, operator in pikepdf.parse_content_stream(page):
+        op = str(operator)
+        if op in ("BMC", "BDC"):
+            props = operands[1] if op == "BDC" else None
+            mcid = int(props.MCID) if isinstance(props, pikepdf.Dictionary) and "/MCID" in props else None
+            open_.append((str(operands[0]), mcid, []))
+        elif op == "EMC" and open_:
+            found.append(open_.pop())
+        elif op == "Do":
+            for sequence in open_:
+                sequence[2].append(str(operands[0]))
+            if not open_:
+                found.append(("", None, [str(operands[0])]))
+    return found
+
+
+@pytest.mark.parametrize("fillable", [False, True])
+def test_packet_is_tagged_each_document_a_part(project: Path, tmp_path: Path, fillable: bool) -> None:
+    import pikepdf
+
+    code, target, err = packet(project, tmp_path, *(["--fillable"] if fillable else []))
+    assert code == 0, err
+    pdf = pikepdf.open(target)
+    assert pdf.Root.MarkInfo.Marked and str(pdf.Root.Lang) == "en"
+    root = pdf.Root.StructTreeRoot
+    (document,) = list(root.K)
+    assert str(document.S) == "/Document"
+    parts = list(document.K)
+    assert [str(p.S) for p in parts] == ["/Part"] * 3
+    assert [str(p.T) for p in parts] == [
+        "Tiny information sheet",
+        "Tiny consent form",
+        "Tiny aftercare sheet",
+    ]
+    tree = {int(k): v for k, v in pikepdf.NumberTree(root.ParentTree).items()}
+    pages = list(pdf.pages)
+    for number, page in enumerate(pages):
+        marks = tree[int(page.obj.StructParents)]
+        sequences = marked_content(page)
+        mcids = [m for _, m, _ in sequences if m is not None]
+        assert len(mcids) == len(set(mcids)) and mcids, number
+        for mcid in mcids:  # every piece of tagged content leads to its element
+            assert str(marks[mcid].get("/Type")) == "/StructElem", (number, mcid)
+        for tag, _, drawn in sequences:  # stamps and flattened field values are never untagged
+            if any(name == "/HandoutsStamp" or name.startswith("/Fxo") for name in drawn):
+                assert tag in ("/P", "/Artifact"), (number, tag, drawn)
+    reader = PdfReader(target)
+    firsts = [reader.get_destination_page_number(item) for item in reader.outline]
+    for part, first in zip(parts, firsts, strict=True):
+        stamp = part.K[0]  # "Prepared for ..." is the first paragraph of each document
+        assert str(stamp.S) == "/P" and stamp.Pg.objgen == pages[first].objgen
+        assert any(
+            m == int(stamp.K) for _, m, drawn in marked_content(pages[first]) if "/HandoutsStamp" in drawn
+        )
+    annots = {a.objgen for page in pages for a in page.obj.get("/Annots", [])}
+    refs = []
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        kids = element.get("/K")
+        for kid in kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []:
+            if isinstance(kid, pikepdf.Dictionary):
+                if kid.get("/Type") == "/OBJR":
+                    refs.append(kid.Obj.objgen)
+                elif kid.get("/Type") != "/MCR":
+                    stack.append(kid)
+    assert set(refs) <= annots  # no reference to an annotation that is gone
+    assert bool(refs) == fillable and (not fillable or len(set(refs)) == len(annots))
 
 
 def test_password_encrypts_with_aes_256(project: Path, tmp_path: Path) -> None:

@@ -337,10 +337,13 @@ def assemble(
     import pikepdf
     from pikepdf import Dictionary, Name, OutlineItem, Rectangle, String
 
+    from handouts.tagging import StructureMerger, drop_dead_object_refs, flatten_as_artifacts
+
     patient = request.patient
     *doc_specs, stamp_spec = specs
     stamp = _filled_stamp(out / stamp_spec.relpath, prepared_line(cat, stamp_spec.lang, patient))
     packet = pikepdf.new()
+    tags = StructureMerger(packet)
     consent_meta: dict[str, str] = {}
     starts = []
     for spec in doc_specs:
@@ -348,24 +351,29 @@ def assemble(
         if spec.fillable:
             _fill(source, consent_values(spec.lang, patient))
             if request.fillable:
-                consent_meta = {
-                    str(k): str(v) for k, v in source.docinfo.items() if str(k).startswith("/handouts")
-                }
+                info = source.docinfo.items()
+                consent_meta = {str(k): str(v) for k, v in info if str(k).startswith("/handouts")}
             else:
-                source.flatten_annotations("print")
+                flatten_as_artifacts(source)
                 _drop_form(source)
-        starts.append((len(packet.pages), cat.title(spec.doc_id, spec.lang)))
+                drop_dead_object_refs(source)
+        title = cat.title(spec.doc_id, spec.lang)
+        offset = tags.prepare(source)
+        start = len(packet.pages)
         packet.add_pages_from(source, outlines="ignore", forms="preserve" if request.fillable else "strip")
+        starts.append((start, title, tags.add(source, offset, title)))
     stamp_form = stamp.pages[0].as_form_xobject()
-    for start, _ in starts:
+    for start, _, part in starts:
         # Page.add_overlay would name the stamp at random: the same request must give the same bytes.
         page = packet.pages[start]
         name = page.add_resource(stamp_form, Name.XObject, Name("/HandoutsStamp"))
         placement = page.calc_form_xobject_placement(stamp_form, name, Rectangle(page.trimbox))
+        before, after = tags.stamp(page, part)
         page.contents_add(b"q\n", prepend=True)
-        page.contents_add(b"Q\n" + placement)
+        page.contents_add(b"Q\n" + before + placement + after)
+    tags.finish()
     with packet.open_outline() as outline:
-        outline.root.extend(OutlineItem(title, start) for start, title in starts)
+        outline.root.extend(OutlineItem(title, start) for start, title, _ in starts)
     total = len(packet.pages)
     packet.Root.PageLabels = Dictionary(Nums=[0, Dictionary(S=Name.D, St=1)])
     if request.fillable and "/AcroForm" in packet.Root:
