@@ -129,3 +129,26 @@ def test_an_edit_then_a_build_is_seen_by_the_next_quick_check(make_project: Make
     assert quick(root) is not None
     code, _, err = run_cli(root, "build")
     assert "built 0, unchanged 10" in err
+
+
+@pytest.mark.parametrize(
+    "index",
+    [{"documents": []}, {}, "not an index", {"default_language": 1, "languages": None}],
+)
+def test_a_damaged_snapshot_means_the_full_path_not_a_crash(make_project: Make, index: object) -> None:
+    from handouts import snapshot
+    from handouts.project import Project
+
+    root = make_project()
+    assert run_cli(root, "build")[0] == 0
+    manifest = root / "out/manifest.json"
+    data = json.loads(manifest.read_text())
+    # A matching digest, so only the damaged index stands between the reader and a crash.
+    data["snapshot"]["index"] = index
+    manifest.write_text(json.dumps(data))
+    assert data["snapshot"]["digest"] == snapshot.digest(snapshot.base_digest(Project(root)), [])
+    assert quick(root) is None
+    code, _, err = run_cli(root, "build")
+    assert code == 0 and "unchanged 10" in err
+    assert "snapshot" in json.loads(manifest.read_text())  # the full build wrote a good one again
+    assert quick(root) is not None

@@ -252,7 +252,7 @@ def current(project: Project, out_dir: Path | None = None) -> Current | None:
         if snap["digest"] != digest(base_digest(project), external):
             return None
         index = CatalogueIndex.from_json(snap["index"])
-    except (KeyError, TypeError, ValueError, IndexError):
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return None
     return Current(out, entries, index)
 
