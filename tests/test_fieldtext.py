@@ -18,7 +18,7 @@ CONSENT = "out/tiny/en/tiny-consent-fillable.pdf"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return built_tiny(tmp_path_factory, "fieldtext", "--only", "tiny-consent")
+    return built_tiny(tmp_path_factory, "fieldtext", "-j", "2")
 
 
 def fill(path: Path, values: dict[str, str]) -> pikepdf.Pdf:
@@ -81,3 +81,25 @@ def test_a_character_the_font_lacks_is_refused_not_garbled(project: Path) -> Non
 
     with pytest.raises(OutputError, match="U\\+738B"):
         fill(project / CONSENT, {"patient.name": "王"})
+
+
+def test_a_long_stamp_line_wraps_inside_the_band(project: Path) -> None:
+    from handouts.fieldtext import PADDING, FieldFont, StampTextAppearance
+
+    line = "Prepared for " + "Maximiliana Bartholomew-Featherstonehaugh, therapist Sam Lee, " * 2
+    pdf = pikepdf.open(project / "out/tiny/en/_packet-stamp.pdf")
+    form = Form(pdf, StampTextAppearance)
+    field = form["prepared.for"]
+    assert isinstance(field, TextField)
+    field.value = line.strip()
+    content, bbox = appearance(pdf, "prepared.for")
+    rows = re.findall(rb"1 0 0 1 ([\d.]+) ([\d.]+) Tm <([0-9a-f]+)> Tj", content)
+    assert len(rows) == 2  # two lines, not one line shrunk to a whisper
+    size = float(re.search(rb"([\d.]+) Tf", content).group(1))  # type: ignore[union-attr]
+    (font,) = list(field.obj.AP.N.Resources.Font.values())  # the font the appearance draws with
+    metrics = FieldFont.of(font)
+    for x, y, hexed in rows:
+        glyphs = [int(hexed[i : i + 4], 16) for i in range(0, len(hexed), 4)]
+        assert float(x) + metrics.width(glyphs, size) <= bbox[2] - PADDING + 0.01
+        assert 0 <= float(y) <= bbox[3]
+    assert float(rows[0][1]) > float(rows[1][1])  # first line on top

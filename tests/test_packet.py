@@ -263,6 +263,12 @@ def test_hostile_but_printable_names_print_literally(project: Path, tmp_path: Pa
         (["--patient", "A", "--dob", "2030-01-01", "--date", "2026-12-01"], "is after the appointment"),
         (["--patient", "A", "--docs", "leaflet"], "unknown document 'leaflet'"),
         (["--patient", "A", "--brand", "nope"], "unknown brand 'nope'"),
+        (["--patient", "A", "--password", "p" * 128], "--password is too long: at most 127 bytes"),
+        (["--patient", "A", "--password", "Ж" * 64], "--password is too long"),
+        (  # three lines of large print at the smallest size allowed hold about 270 characters
+            ["--large-print", "--patient", "Pat " * 25, "--therapist", "Theo " * 20, "--area", "arm " * 25],
+            "too long to print legibly; shorten --area or --therapist",
+        ),
     ],
 )
 def test_bad_values_are_refused_with_one_line(
@@ -273,6 +279,20 @@ def test_bad_values_are_refused_with_one_line(
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "p.pdf").exists()
+
+
+def test_longest_password_opens_and_long_details_shrink_but_print(project: Path, tmp_path: Path) -> None:
+    password = "Ж" * 63  # 126 bytes of UTF-8: the most the AES-256 handler reads is 127
+    code, target, err = packet(project, tmp_path, "--fillable", "--password", password)
+    assert code == 0, err
+    assert run_cli(project, "screen", "--password", password, str(target))[0] == 3
+    area = "left upper trapezius and the muscles along the shoulder blade"
+    code, target, err = run_cli(
+        project, "packet", "--patient", "Maximiliana Bartholomew-Featherstonehaugh", "--therapist",
+        "Sam Lee", "--area", area, "-o", str(tmp_path / "long.pdf"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert area in flat(page_texts(tmp_path / "long.pdf")[0])
 
 
 def test_large_print_packet(project: Path, tmp_path: Path) -> None:

@@ -152,3 +152,17 @@ def test_a_damaged_snapshot_means_the_full_path_not_a_crash(make_project: Make, 
     assert code == 0 and "unchanged 10" in err
     assert "snapshot" in json.loads(manifest.read_text())  # the full build wrote a good one again
     assert quick(root) is not None
+
+
+def test_a_new_file_in_a_symlinked_folder_means_the_full_path(make_project: Make, tmp_path: Path) -> None:
+    outside = tmp_path / "shared-docs"
+    outside.mkdir()
+    root = make_project()
+    (root / "content/documents/shared").symlink_to(outside, target_is_directory=True)
+    assert run_cli(root, "build")[0] == 0
+    assert quick(root) is not None
+    info = (root / "content/documents/tiny-info/en.yaml").read_text()
+    (outside / "en.yaml").write_text(info.replace("id: tiny-info", "id: shared"))
+    assert quick(root) is None  # the loader follows the link: so does the snapshot
+    code, _, err = run_cli(root, "build")
+    assert code == 0 and "built 2" in err, err

@@ -27,6 +27,7 @@ from handouts.packet import (
     Packet,
     PacketRequest,
     Patient,
+    check_password,
     make_packet,
     make_patient,
     packet_flags,
@@ -97,6 +98,7 @@ def run_batch(
 ) -> BatchReport:
     """Make (and mail) every row's packet; bad rows are reported and skipped, the others made."""
     started = time.perf_counter()
+    check_password(options.password)
     label = csv_label or str(csv_path)
     appointments = read_appointments(csv_path, label)
     cat = load_catalogue(project)

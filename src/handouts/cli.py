@@ -417,6 +417,7 @@ def packet(
         DEFAULT_PATTERN,
         Packet,
         PacketRequest,
+        check_password,
         make_packet,
         make_patient,
         packet_flags,
@@ -425,6 +426,7 @@ def packet(
     from handouts.snapshot import current
 
     project = _project(ctx)
+    _run(check_password, password)
     state = current(project)  # the last clean build's index, if nothing changed since
     index = state.index if state is not None else None
     person = _run(make_patient, project, patient, dob, date_, therapist, area, index=index)

@@ -22,6 +22,8 @@ from pikepdf.form import AppearanceStreamGenerator
 from handouts.errors import OutputError
 
 PADDING = 2.0  # points between the field's edge and its text, as viewers draw it
+LEADING = 1.2  # line height of multiline fields, in font sizes
+MULTILINE = 1 << 12  # the text-field flag for several lines
 _DA_FONT = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s+(\d+(?:\.\d+)?)\s+Tf")
 _BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.S)
 _BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
@@ -99,8 +101,15 @@ def _widths(w: Any) -> dict[int, float]:
     return widths
 
 
+class TextTooLong(OutputError):
+    """The text would have to shrink below the generator's smallest size to fit its field."""
+
+
 class FieldTextAppearance(AppearanceStreamGenerator):
     """pikepdf appearance generator for single-line text fields in an embedded Type0 font."""
+
+    # The smallest fraction of the form's font size text may shrink to (0: no limit).
+    min_scale = 0.0
 
     def __init__(self, pdf: Any, form: Any) -> None:
         super().__init__(pdf, form)
@@ -124,30 +133,30 @@ class FieldTextAppearance(AppearanceStreamGenerator):
         missing = [c for c in text if c not in metrics.glyphs]
         if missing:
             raise OutputError(f"the form font cannot print '{missing[0]}' (U+{ord(missing[0]):04X})")
-        glyphs = [metrics.glyphs[c] for c in text]
         align = int(field.obj.get("/Q", 0))
+        multiline = bool(int(field.obj.get("/Ff", 0)) & MULTILINE)
         for annot in self.form.get_annotations_for_field(field):
             llx, lly, urx, ury = (float(v) for v in annot.obj.Rect)
-            width, height = urx - llx, ury - lly
-            size = float(found.group(2)) or min(12.0, height * 0.7)
-            room = max(width - 2 * PADDING, 1.0)
-            text_width = metrics.width(glyphs, size)
-            if text_width > room:  # shrink to fit rather than run past the field's edge
-                size *= room / text_width
-                text_width = room
-            x = (
-                PADDING
-                if align == 0
-                else (width - text_width) / 2
-                if align == 1
-                else width - PADDING - text_width
-            )
-            y = (
-                height - (metrics.ascent - metrics.descent) * size / 1000
-            ) / 2 - metrics.descent * size / 1000
+            width, height = abs(urx - llx), abs(ury - lly)
+            wanted = float(found.group(2)) or min(12.0, height * 0.7)
+            size, lines = self._layout(metrics, text, wanted, width, height, multiline)
+            if size < wanted * self.min_scale:
+                raise TextTooLong(f"'{field.fully_qualified_name}' is too long to print legibly")
+            em = size / 1000
+            line_height = size * LEADING if len(lines) > 1 else height
+            top = (height + line_height * len(lines)) / 2  # the block of lines, centred
             state = _DA_FONT.sub(b"/" + found.group(1) + f" {size:.2f} Tf".encode(), da, count=1)
-            shown = "".join(f"{g:04x}" for g in glyphs)
-            content = b"/Tx BMC q BT " + state + f" {x:.2f} {y:.2f} Td <{shown}> Tj ET Q EMC".encode()
+            # The baseline within each line's box: the glyphs' box centred, then down to the base.
+            baseline = (line_height - (metrics.ascent - metrics.descent) * em) / 2 - metrics.descent * em
+            shown = []
+            for number, line in enumerate(lines):
+                glyphs = [metrics.glyphs[c] for c in line]
+                line_width = metrics.width(glyphs, size)
+                x = {1: (width - line_width) / 2, 2: width - PADDING - line_width}.get(align, PADDING)
+                y = top - (number + 1) * line_height + baseline
+                hexed = "".join(f"{g:04x}" for g in glyphs)
+                shown.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm <{hexed}> Tj".encode())
+            content = b"/Tx BMC q BT " + state + b" " + b" ".join(shown) + b" ET Q EMC"
             if not text:
                 content = b"/Tx BMC EMC"
             appearance = Stream(
@@ -162,3 +171,46 @@ class FieldTextAppearance(AppearanceStreamGenerator):
 
     def generate_choice(self, field: Any) -> None:
         raise OutputError(f"form field {field.fully_qualified_name}: choice fields are not supported")
+
+    @staticmethod
+    def _layout(
+        metrics: FieldFont, text: str, size: float, width: float, height: float, multiline: bool
+    ) -> tuple[float, list[str]]:
+        """The largest size up to `size` at which text fits the field, and its lines.
+
+        One line: shrink to the field's width. Several (a multiline field): wrap at spaces,
+        shrinking until the lines fit both the width and the height.
+        """
+        room = max(width - 2 * PADDING, 1.0)
+        if not multiline:
+            text_width = metrics.width([metrics.glyphs[c] for c in text], size)
+            return (size * room / text_width if text_width > room else size), [text]
+        while True:
+            lines = _wrap(metrics, text, size, room)
+            widest = max(metrics.width([metrics.glyphs[c] for c in line], size) for line in lines)
+            fits_height = len(lines) * size * LEADING <= height or len(lines) == 1
+            if widest <= room and fits_height:
+                return size, lines
+            if size < 2:  # nothing legible fits: let the caller's minimum refuse it
+                return size, lines
+            size *= 0.95
+
+
+def _wrap(metrics: FieldFont, text: str, size: float, room: float) -> list[str]:
+    """Greedy word wrap at spaces; a word wider than the room stays whole on its line."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if line and metrics.width([metrics.glyphs[c] for c in candidate], size) > room:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return [*lines, line]
+
+
+class StampTextAppearance(FieldTextAppearance):
+    """The packet's "Prepared for ..." line: shrinks a little, never to an unreadable size."""
+
+    min_scale = 0.6

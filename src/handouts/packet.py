@@ -13,6 +13,7 @@ take about 1 s; with qpdf the assembly takes about 30 ms.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -22,7 +23,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from handouts import snapshot
 from handouts.errors import OutputError, UsageError
@@ -295,7 +296,7 @@ def make_packet(
 
     try:
         pdf, pages = assemble(index, request, specs, out)
-    except (OSError, PdfError, ValueError, KeyError, AttributeError) as exc:
+    except (OSError, PdfError) as exc:
         # A built file changed or vanished under us: a user-fixable state, not a bug.
         raise OutputError(
             f"{out}: a built document could not be read ({type(exc).__name__}); "
@@ -341,68 +342,73 @@ def assemble(
 
     patient = request.patient
     *doc_specs, stamp_spec = specs
-    stamp = _filled_stamp(out / stamp_spec.relpath, prepared_line(cat, stamp_spec.lang, patient))
-    packet = pikepdf.new()
-    tags = StructureMerger(packet)
-    consent_meta: dict[str, str] = {}
-    starts = []
-    for spec in doc_specs:
-        source = pikepdf.open(out / spec.relpath)
-        if spec.fillable:
-            _fill(source, consent_values(spec.lang, patient))
-            if request.fillable:
-                info = source.docinfo.items()
-                consent_meta = {str(k): str(v) for k, v in info if str(k).startswith("/handouts")}
-            else:
-                flatten_as_artifacts(source)
-                _drop_form(source)
-                drop_dead_object_refs(source)
-        title = cat.title(spec.doc_id, spec.lang)
-        offset = tags.prepare(source)
-        start = len(packet.pages)
-        packet.add_pages_from(source, outlines="ignore", forms="preserve" if request.fillable else "strip")
-        starts.append((start, title, tags.add(source, offset, title)))
-    stamp_form = stamp.pages[0].as_form_xobject()
-    for start, _, part in starts:
-        # Page.add_overlay would name the stamp at random: the same request must give the same bytes.
-        page = packet.pages[start]
-        name = page.add_resource(stamp_form, Name.XObject, Name("/HandoutsStamp"))
-        placement = page.calc_form_xobject_placement(stamp_form, name, Rectangle(page.trimbox))
-        before, after = tags.stamp(page, part)
-        page.contents_add(b"q\n", prepend=True)
-        page.contents_add(b"Q\n" + before + placement + after)
-    tags.finish()
-    with packet.open_outline() as outline:
-        outline.root.extend(OutlineItem(title, start) for start, title, _ in starts)
-    total = len(packet.pages)
-    packet.Root.PageLabels = Dictionary(Nums=[0, Dictionary(S=Name.D, St=1)])
-    if request.fillable and "/AcroForm" in packet.Root:
-        packet.Root.AcroForm.NeedAppearances = False
-    brand_name = cat.brands[specs[0].brand]
-    metadata = {
-        "/Title": f"{cat.messages[stamp_spec.lang]['prepared_for']} – {brand_name}",
-        "/Author": brand_name,
-        "/Producer": "handouts (pikepdf)",
-        "/handoutspacket": ",".join(s.doc_id for s in doc_specs),
-        **consent_meta,
-    }
-    for key, value in metadata.items():
-        packet.docinfo[Name(key)] = String(value)
-    packet.Root.Lang = String(stamp_spec.lang)
-    buffer = io.BytesIO()
-    # Object streams: about 15% smaller, and no slower to write. The same request gives the
-    # same bytes (the file id is a hash of the content), so a re-run is recognised as such.
-    packet.save(buffer, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
+    line = prepared_line(cat, stamp_spec.lang, patient)
+    # Every PDF stays open until the packet is written (qpdf copies stream data then), and
+    # is closed right after: `serve` and `packets` make many packets in one process.
+    with contextlib.ExitStack() as opened:
+        stamp = opened.enter_context(_filled_stamp(out / stamp_spec.relpath, line))
+        packet = opened.enter_context(pikepdf.new())
+        tags = StructureMerger(packet)
+        consent_meta: dict[str, str] = {}
+        starts = []
+        for spec in doc_specs:
+            source = opened.enter_context(pikepdf.open(out / spec.relpath))
+            if spec.fillable:
+                _fill(source, consent_values(spec.lang, patient))
+                if request.fillable:
+                    info = source.docinfo.items()
+                    consent_meta = {str(k): str(v) for k, v in info if str(k).startswith("/handouts")}
+                else:
+                    flatten_as_artifacts(source)
+                    _drop_form(source)
+                    drop_dead_object_refs(source)
+            title = cat.title(spec.doc_id, spec.lang)
+            offset = tags.prepare(source)
+            start = len(packet.pages)
+            forms: Literal["preserve", "strip"] = "preserve" if request.fillable else "strip"
+            packet.add_pages_from(source, outlines="ignore", forms=forms)
+            starts.append((start, title, tags.add(source, offset, title)))
+        stamp_form = stamp.pages[0].as_form_xobject()
+        for start, _, part in starts:
+            # Page.add_overlay names the stamp at random: the same request must give the same bytes.
+            page = packet.pages[start]
+            name = page.add_resource(stamp_form, Name.XObject, Name("/HandoutsStamp"))
+            placement = page.calc_form_xobject_placement(stamp_form, name, Rectangle(page.trimbox))
+            before, after = tags.stamp(page, part)
+            page.contents_add(b"q\n", prepend=True)
+            page.contents_add(b"Q\n" + before + placement + after)
+        tags.finish()
+        with packet.open_outline() as outline:
+            outline.root.extend(OutlineItem(title, start) for start, title, _ in starts)
+        total = len(packet.pages)
+        packet.Root.PageLabels = Dictionary(Nums=[0, Dictionary(S=Name.D, St=1)])
+        if request.fillable and "/AcroForm" in packet.Root:
+            packet.Root.AcroForm.NeedAppearances = False
+        brand_name = cat.brands[stamp_spec.brand]
+        metadata = {
+            "/Title": f"{cat.messages[stamp_spec.lang]['prepared_for']} – {brand_name}",
+            "/Author": brand_name,
+            "/Producer": "handouts (pikepdf)",
+            "/handoutspacket": ",".join(s.doc_id for s in doc_specs),
+            **consent_meta,
+        }
+        for key, value in metadata.items():
+            packet.docinfo[Name(key)] = String(value)
+        packet.Root.Lang = String(stamp_spec.lang)
+        buffer = io.BytesIO()
+        # Object streams: about 15% smaller, and no slower to write. The same request gives the
+        # same bytes (the file id is a hash of the content), so a re-run is recognised as such.
+        packet.save(buffer, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
     return buffer.getvalue(), total
 
 
-def _fill(pdf: Any, values: dict[str, str]) -> None:
+def _fill(pdf: Any, values: dict[str, str], appearance: Any = None) -> None:
     """Fill text fields, drawing their appearances in the embedded field font."""
     from pikepdf.form import Form, TextField
 
     from handouts.fieldtext import FieldTextAppearance
 
-    form = Form(pdf, FieldTextAppearance)
+    form = Form(pdf, appearance or FieldTextAppearance)
     for name, value in values.items():
         field = form[name]
         if not isinstance(field, TextField):
@@ -441,26 +447,53 @@ def consent_values(lang: str, patient: Patient) -> dict[str, str]:
 
 
 def _filled_stamp(path: Path, line: str) -> Any:
-    """The stamp page with its one field filled and flattened into the page content."""
+    """The stamp page (an open pikepdf.Pdf) with its one field filled and flattened."""
     import pikepdf
+
+    from handouts.fieldtext import StampTextAppearance, TextTooLong
 
     stamp = pikepdf.open(path)
     # The stamp page draws nothing but its field (WeasyPrint's page content would paint
     # over the document it is laid on).
     stamp.pages[0].obj.Contents = stamp.make_stream(b"")
-    _fill(stamp, {"prepared.for": line})
+    try:
+        _fill(stamp, {"prepared.for": line}, StampTextAppearance)
+    except TextTooLong:
+        stamp.close()
+        raise UsageError(
+            f"the 'Prepared for' line would be {len(line)} characters, too long to print legibly; "
+            "shorten --area or --therapist"
+        ) from None
     stamp.flatten_annotations("all")
     _drop_form(stamp)
     return stamp
 
 
-def protect(pdf: bytes, password: str) -> bytes:
-    """Encrypt a packet with AES-256 (PDF 2.0 security handler, R=6)."""
-    import pikepdf
+# The AES-256 security handler (R=6) reads at most 127 bytes of a UTF-8 password; qpdf would
+# encrypt with a longer one that no reader can then open.
+MAX_PASSWORD_BYTES = 127
 
+
+def check_password(password: str | None) -> None:
+    """Refuse a password that would make an encrypted packet nobody can open."""
+    if password is None:
+        return
     if not password:
         raise UsageError("--password is empty")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise UsageError(f"--password is too long: at most {MAX_PASSWORD_BYTES} bytes (127 plain letters)")
+
+
+def protect(pdf: bytes, password: str) -> bytes:
+    """Encrypt a packet with AES-256 (PDF 2.0 security handler, R=6), and check it opens."""
+    import pikepdf
+
+    check_password(password)
     with pikepdf.open(io.BytesIO(pdf)) as opened:
         buffer = io.BytesIO()
         opened.save(buffer, encryption=pikepdf.Encryption(user=password, owner=password, R=6, aes=True))
+    try:
+        pikepdf.open(io.BytesIO(buffer.getvalue()), password=password).close()
+    except pikepdf.PasswordError:
+        raise OutputError("the encrypted packet would not open with its password; nothing written") from None
     return buffer.getvalue()

@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,16 +140,27 @@ def base_digest(project: Project) -> str:
     A build takes it before reading any input, so an edit made while it runs is never
     recorded as built.
     """
-    h = hashlib.sha256(f"handouts-snapshot-{FORMAT}\0{sys.version}\0".encode())
+    h = hashlib.sha256(_environment_digest().encode())
     h.update(f"SOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}\0".encode())
+    files = [project.config_file] + _files_below(project.content) + _files_below(project.templates)
+    for path in files:
+        _add_file(h, project.rel(path), path)
+    return h.hexdigest()
+
+
+@cache
+def _environment_digest() -> str:
+    """Python, installed packages and handouts' own code: once per process.
+
+    Once, like the build fingerprints' code hash: a long-lived process (`serve`) renders with
+    the code it loaded, so a snapshot it writes must not claim code changed on disk since.
+    """
+    h = hashlib.sha256(f"handouts-snapshot-{FORMAT}\0{sys.version}\0".encode())
     for name in _installed_packages():
         h.update(name.encode() + b"\0")
     package = Path(__file__).parent
     for path in _files_below(package, suffix=".py"):
         _add_file(h, path.relative_to(package).as_posix(), path)
-    files = [project.config_file] + _files_below(project.content) + _files_below(project.templates)
-    for path in files:
-        _add_file(h, project.rel(path), path)
     return h.hexdigest()
 
 
@@ -171,9 +183,16 @@ def _add_file(h: Any, name: str, path: Path) -> None:
 
 
 def _files_below(folder: Path, suffix: str = "") -> list[Path]:
+    """Every file below folder, through symlinked folders too (as the content loader's globs go)."""
     found = []
-    for parent, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
+    seen: set[str] = set()
+    for parent, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(parent)
+        if real in seen:  # a link back up the tree
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         found += [Path(parent, n) for n in names if n.endswith(suffix)]
     return sorted(found)
 

@@ -25,7 +25,10 @@ from pikepdf import Array, Dictionary, Name, NumberTree, Pdf, String
 
 
 def is_tagged(pdf: Pdf) -> bool:
-    return "/StructTreeRoot" in pdf.Root and bool(pdf.Root.get("/MarkInfo", Dictionary()).get("/Marked"))
+    """Marked, with a structure tree that has elements and a parent tree to join."""
+    root = pdf.Root.get("/StructTreeRoot")
+    marked = bool(pdf.Root.get("/MarkInfo", Dictionary()).get("/Marked"))
+    return marked and root is not None and "/K" in root and "/ParentTree" in root
 
 
 def flatten_as_artifacts(pdf: Pdf) -> None:
@@ -42,7 +45,8 @@ def flatten_as_artifacts(pdf: Pdf) -> None:
                 continue
             data = stream.read_bytes()
             head = b"\nQ\n" if data.startswith(b"\nQ\n") else b""
-            if data[len(head) :].strip():
+            # The lone `q` qpdf puts in front stays outside: marks must nest with q/Q.
+            if data[len(head) :].strip() not in (b"", b"q"):
                 stream.write(head + b"/Artifact BMC\n" + data[len(head) :] + b"\nEMC\n")
 
 
@@ -146,10 +150,13 @@ class StructureMerger:
         return part
 
     def _copy(self, value: Any) -> Any:
+        """value in the packet: indirect objects through qpdf's copier (each copied once)."""
         if value.is_indirect:
             return self.packet.copy_foreign(value)
         if isinstance(value, Array):
             return Array([self._copy(item) for item in value])
+        if isinstance(value, Dictionary):
+            return Dictionary({key: self._copy(item) for key, item in value.items()})
         return value
 
     def stamp(self, page: Any, part: Any) -> tuple[bytes, bytes]:
