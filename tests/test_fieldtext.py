@@ -103,3 +103,13 @@ def test_a_long_stamp_line_wraps_inside_the_band(project: Path) -> None:
         assert float(x) + metrics.width(glyphs, size) <= bbox[2] - PADDING + 0.01
         assert 0 <= float(y) <= bbox[3]
     assert float(rows[0][1]) > float(rows[1][1])  # first line on top
+
+
+def test_the_stamp_field_uses_the_small_field_font(project: Path) -> None:
+    stamp = project / "out/tiny/en/_packet-stamp.pdf"
+    pdf = pikepdf.open(stamp)
+    (field,) = list(pdf.Root.AcroForm.Fields)
+    name = re.search(rb"/(\S+) [\d.]+ Tf", bytes(field.DA)).group(1)  # type: ignore[union-attr]
+    font = pdf.Root.AcroForm.DR.Font[pikepdf.Name("/" + name.decode())]
+    assert str(font.BaseFont).endswith("+Handouts-Fields")  # not a whole monospace font (~300 KB)
+    assert stamp.stat().st_size < 80_000
