@@ -166,3 +166,20 @@ def test_a_new_file_in_a_symlinked_folder_means_the_full_path(make_project: Make
     assert quick(root) is None  # the loader follows the link: so does the snapshot
     code, _, err = run_cli(root, "build")
     assert code == 0 and "built 2" in err, err
+
+
+def test_long_dates_are_babels_own_or_left_to_babel() -> None:
+    import datetime as dt
+
+    from babel.dates import format_date
+
+    from handouts.snapshot import fill_long_date, long_dates
+
+    found = long_dates(["en", "fr", "fr-CA", "de", "ja"])
+    assert {"en", "fr", "fr-CA", "de"} <= set(found)
+    assert "ja" not in found  # its pattern has a numeric month: packets ask babel itself
+    day = dt.date(2026, 1, 1)
+    while day < dt.date(2028, 1, 1):  # every day of two years, a leap day included
+        for lang, entry in found.items():
+            assert fill_long_date(entry, day) == format_date(day, "long", locale=lang.replace("-", "_"))
+        day += dt.timedelta(days=1)

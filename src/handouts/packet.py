@@ -310,7 +310,7 @@ def prepared_line(cat: CatalogueIndex, lang: str, patient: Patient) -> str:
     t = cat.messages[lang]
     parts = [f"{t['prepared_for']} {patient.name}"]
     if patient.date:
-        parts.append(format_date(patient.date, lang))
+        parts.append(format_date(patient.date, lang, cat))
     if patient.therapist:
         parts.append(f"{t['therapist']} {patient.therapist}")
     if patient.area:
@@ -318,7 +318,15 @@ def prepared_line(cat: CatalogueIndex, lang: str, patient: Patient) -> str:
     return ", ".join(parts)
 
 
-def format_date(day: dt.date, lang: str) -> str:
+def format_date(day: dt.date, lang: str, cat: CatalogueIndex | None = None) -> str:
+    """The long date in lang ("December 1, 2026", "1 décembre 2026"), as babel writes it.
+
+    With an index, from babel's format stored at build time (checked against babel there).
+    """
+    entry = cat.long_dates.get(lang) if cat is not None else None
+    filled = snapshot.fill_long_date(entry, day) if entry else None
+    if filled is not None:
+        return filled
     from babel.dates import format_date as babel_format
 
     return babel_format(day, format="long", locale=lang.replace("-", "_"))

@@ -16,6 +16,7 @@ Kept light on purpose: no pydantic, Jinja, pypdf or WeasyPrint imports at module
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import sys
@@ -49,6 +50,8 @@ class CatalogueIndex:
     messages: dict[str, dict[str, str]]  # lang -> key -> text
     outputs: tuple[str, ...]  # every output path, in build order
     printable: tuple[tuple[int, int], ...]  # code point ranges the field font can draw
+    # lang -> babel's long date format, as babel parses it, and month names (see long_dates)
+    long_dates: dict[str, dict[str, Any]]
 
     @property
     def document_ids(self) -> list[str]:
@@ -79,6 +82,7 @@ class CatalogueIndex:
             messages={lang: dict(cat.messages[lang].model) for lang in cat.languages},
             outputs=tuple(s.key for s in plan_outputs(cat)),
             printable=field_font_ranges(cat.project),
+            long_dates=long_dates(cat.languages),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -90,6 +94,7 @@ class CatalogueIndex:
             "messages": self.messages,
             "outputs": list(self.outputs),
             "printable": [list(r) for r in self.printable],
+            "long_dates": self.long_dates,
         }
 
     @classmethod
@@ -104,10 +109,50 @@ class CatalogueIndex:
             messages={lang: dict(m) for lang, m in data["messages"].items()},
             outputs=tuple(data["outputs"]),
             printable=tuple((int(a), int(b)) for a, b in data["printable"]),
+            long_dates={lang: dict(v) for lang, v in data["long_dates"].items()},
         )
 
 
 FIELD_FONT = "fonts/HandoutsFields.ttf"
+
+
+def long_dates(languages: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """babel's long date format of each language, for packets to fill in without loading babel.
+
+    Loading babel and a locale's data costs a packet about 30 ms, for one date. The format is
+    babel's own parse of the CLDR pattern; it is kept only if filling it in gives exactly
+    babel's output for a spread of dates, so any pattern it cannot express falls back to babel.
+    """
+    from babel.dates import format_date, get_date_format, get_month_names, parse_pattern
+
+    samples = [dt.date(2026, m, d) for m in range(1, 13) for d in (1, 9, 28)]
+    samples += [dt.date(1999, 12, 31), dt.date(2031, 2, 3)]
+    found = {}
+    for lang in languages:
+        locale = lang.replace("-", "_")
+        months = get_month_names("wide", context="format", locale=locale)
+        entry = {
+            "format": parse_pattern(get_date_format("long", locale=locale).pattern).format,
+            "months": [months[m] for m in range(1, 13)],
+        }
+        if all(fill_long_date(entry, day) == format_date(day, "long", locale=locale) for day in samples):
+            found[lang] = entry
+    return found
+
+
+def fill_long_date(entry: dict[str, Any], day: dt.date) -> str | None:
+    """A date in a long_dates entry's format; None if the format needs more than these fields."""
+    values = {
+        "d": str(day.day),
+        "dd": f"{day.day:02d}",
+        "MMMM": entry["months"][day.month - 1],
+        "y": str(day.year),
+        "yyyy": f"{day.year:04d}",
+    }
+    try:
+        return str(entry["format"] % values)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
 
 
 def covers(ranges: tuple[tuple[int, int], ...], char: str) -> bool:
