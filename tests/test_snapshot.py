@@ -183,3 +183,21 @@ def test_long_dates_are_babels_own_or_left_to_babel() -> None:
         for lang, entry in found.items():
             assert fill_long_date(entry, day) == format_date(day, "long", locale=lang.replace("-", "_"))
         day += dt.timedelta(days=1)
+
+
+def test_warnings_are_kept_and_repeated_by_the_quick_path(make_project: Make) -> None:
+    from conftest import REPO, tiny_files
+
+    root = make_project(
+        {  # French messages and list, but no French documents: "not translated" warnings
+            "content/messages/fr.yaml": (REPO / "content/messages/fr.yaml").read_text("utf-8"),
+            "content/contraindications/fr.yaml": tiny_files()["content/contraindications/en.yaml"],
+        }
+    )
+    code, _, full = run_cli(root, "build")
+    assert code == 0
+    warnings = [line for line in full.splitlines() if ": warning: " in line]
+    assert warnings and all("not translated" in line for line in warnings)
+    loaded, quick_err = modules_after(root, "build")
+    assert loaded == set()  # the quick path, warnings and all
+    assert [line for line in quick_err.splitlines() if ": warning: " in line] == warnings

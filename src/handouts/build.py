@@ -176,8 +176,11 @@ def _snapshot(
     out: Path,
     report: BuildReport,
 ) -> dict[str, object] | None:
-    """The manifest's snapshot if the whole catalogue is now current and clean, else None."""
-    clean = not (report.problems or report.warnings or report.count("failed"))
+    """The manifest's snapshot if the whole catalogue is now current and error-free, else None.
+
+    Warnings (an untranslated document, say) are kept in it, for the quick path to repeat.
+    """
+    clean = not (report.problems or report.count("failed"))
     if not clean or extra_files(out, {s.key for s in everything}):
         return None
     inputs: list[Path] = []
@@ -186,7 +189,10 @@ def _snapshot(
             return None
         inputs += build_inputs(cat, spec)
     return snapshot.record(
-        base, snapshot.CatalogueIndex.from_catalogue(cat), snapshot.external_inputs(cat.project, inputs)
+        base,
+        snapshot.CatalogueIndex.from_catalogue(cat),
+        snapshot.external_inputs(cat.project, inputs),
+        report.warnings,
     )
 
 

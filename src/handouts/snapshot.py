@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from handouts.errors import Problem
 from handouts.fsutil import TMP_SUFFIX
 from handouts.manifest import Entry, extra_files, file_matches, read_record
 from handouts.project import Project
@@ -265,9 +266,16 @@ def external_inputs(project: Project, files: Iterable[Path]) -> list[str]:
     return sorted(outside)
 
 
-def record(base: str, index: CatalogueIndex, external: list[str]) -> dict[str, Any]:
+def record(
+    base: str, index: CatalogueIndex, external: list[str], warnings: Iterable[Problem] = ()
+) -> dict[str, Any]:
     """The snapshot a clean build writes into the manifest (base: its base_digest)."""
-    return {"digest": digest(base, external), "external": external, "index": index.to_json()}
+    return {
+        "digest": digest(base, external),
+        "external": external,
+        "index": index.to_json(),
+        "warnings": [{"file": w.file, "line": w.line, "message": w.message} for w in warnings],
+    }
 
 
 # --- reading it back -------------------------------------------------------------------------
@@ -280,6 +288,7 @@ class Current:
     out: Path
     entries: dict[str, Entry]
     index: CatalogueIndex
+    warnings: tuple[Problem, ...] = ()
 
     def all_current(self, keys: Iterable[str]) -> bool:
         """Whether every one of keys is in the manifest and on disk unchanged."""
@@ -316,9 +325,13 @@ def current(project: Project, out_dir: Path | None = None) -> Current | None:
         if snap["digest"] != digest(base_digest(project), external):
             return None
         index = CatalogueIndex.from_json(snap["index"])
+        warnings = tuple(
+            Problem(str(w["file"]), int(w["line"]) if w["line"] else None, str(w["message"]), warning=True)
+            for w in snap["warnings"]
+        )
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return None
-    return Current(out, entries, index)
+    return Current(out, entries, index, warnings)
 
 
 def quick_build(
@@ -338,7 +351,7 @@ def quick_build(
     # Leftovers of a killed run, or files no content produces: the full path deals with them.
     if any(out.rglob(f".*{TMP_SUFFIX}")) or extra_files(out, set(state.index.outputs)):
         return None
-    report = BuildReport(out_dir=out)
+    report = BuildReport(out_dir=out, warnings=list(state.warnings))
     for key in state.index.outputs:
         result = Result(key, "unchanged")
         report.results.append(result)
