@@ -322,42 +322,17 @@ def test_options_change_the_default_file_name(project: Path, tmp_path: Path) -> 
 
 
 def test_bad_name_pattern(project: Path, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "handouts",
-            "--project",
-            str(project),
-            "packet",
-            "--patient",
-            "A",
-            "--name-pattern",
-            "{nope}.pdf",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    def run(pattern: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "handouts", "--project", str(project), "packet", "--patient", "A",
+             "--name-pattern", pattern],
+            cwd=tmp_path, capture_output=True, text=True,
+        )  # fmt: skip
+
+    result = run("{nope}.pdf")
     assert result.returncode == 2
     assert result.stderr.startswith("--name-pattern: unknown field 'nope'")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "handouts",
-            "--project",
-            str(project),
-            "packet",
-            "--patient",
-            "A",
-            "--name-pattern",
-            "{patient.upper}.pdf",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    result = run("{patient.upper}.pdf")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert not list(tmp_path.glob("*.pdf"))
 

@@ -180,14 +180,14 @@ def _snapshot(
 
     Warnings (an untranslated document, say) are kept in it, for the quick path to repeat.
     """
-    clean = not (report.problems or report.count("failed"))
-    if not clean or extra_files(out, {s.key for s in everything}):
+    if report.problems or report.count("failed") or extra_files(out, {s.key for s in everything}):
         return None
-    inputs: list[Path] = []
+    # This build's outputs were just written or checked; only those it did not select need a look.
+    done = {r.path for r in report.results if r.status in ("built", "unchanged")}
     for spec in everything:
-        if not is_current(out, manifest.get(spec.key), build_fingerprint(cat, spec)):
+        if spec.key not in done and not is_current(out, manifest.get(spec.key), build_fingerprint(cat, spec)):
             return None
-        inputs += build_inputs(cat, spec)
+    inputs = [path for spec in everything for path in build_inputs(cat, spec)]
     return snapshot.record(
         base,
         snapshot.CatalogueIndex.from_catalogue(cat),

@@ -278,19 +278,23 @@ def make_packet(
 ) -> Packet:
     """Return the packet PDF for one patient (state: snapshot.current(), if already known)."""
     state = state or snapshot.current(project, out_dir)
+    cat = None
     if state is not None:
-        # Nothing changed since the last clean build: no catalogue to load, nothing to build.
-        index, out, built = state.index, state.out, 0
-        brand, lang, doc_ids = resolve_request(index, request)
-        specs = packet_specs(index, doc_ids, brand, lang, request.large_print)
-    if state is None or not state.all_current(s.key for s in specs):
+        # Nothing changed since the last clean build: the snapshot's index stands for the catalogue.
+        index, out = state.index, state.out
+    else:
         from handouts.content import load_catalogue
 
         cat = load_catalogue(project)
-        index = CatalogueIndex.from_catalogue(cat)
-        brand, lang, doc_ids = resolve_request(index, request)
-        out = out_dir or project.root / cat.config.out
-        specs = packet_specs(index, doc_ids, brand, lang, request.large_print)
+        index, out = CatalogueIndex.from_catalogue(cat), out_dir or project.root / cat.config.out
+    brand, lang, doc_ids = resolve_request(index, request)
+    specs = packet_specs(index, doc_ids, brand, lang, request.large_print)
+    built = 0
+    if state is None or not state.all_current(s.key for s in specs):
+        if cat is None:
+            from handouts.content import load_catalogue
+
+            cat = load_catalogue(project)
         built = ensure_built(cat, specs, out)
     from pikepdf import PdfError
 

@@ -164,9 +164,17 @@ def covers(ranges: tuple[tuple[int, int], ...], char: str) -> bool:
 
 def field_font_ranges(project: Project) -> tuple[tuple[int, int], ...]:
     """Code points the form-field font can draw, as inclusive ranges."""
+    return _cmap_ranges((project.templates / FIELD_FONT).read_bytes())
+
+
+@cache
+def _cmap_ranges(font_file: bytes) -> tuple[tuple[int, int], ...]:
+    """Once per font (keyed by its bytes): a packet checks three values, a day's list hundreds."""
+    import io
+
     from fontTools.ttLib import TTFont
 
-    with TTFont(project.templates / FIELD_FONT, lazy=True) as font:
+    with TTFont(io.BytesIO(font_file), lazy=True) as font:
         points = sorted(font.getBestCmap())
     ranges: list[tuple[int, int]] = []
     for point in points:
