@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from conftest import CONSENT, INFO, REPO, page_texts, run_cli, tiny_files, write_tree
+from helpers import CONSENT, INFO, REPO, page_texts, run_cli, tiny_files, write_tree
 
 Make = Callable[..., Path]
 

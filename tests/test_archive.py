@@ -23,7 +23,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from conftest import built_tiny, dark_pixels, fill_form, pdftotext, render_page_png, run_cli
+from helpers import built_tiny, dark_pixels, fill_form, pdftotext, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 ANSWERS = {

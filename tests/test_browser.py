@@ -17,11 +17,11 @@ import pytest
 from playwright import sync_api as playwright_api
 from pypdf import PdfReader, PdfWriter
 
-from handouts.content import Project
+from handouts.project import Project
 from handouts.web.app import create_app
 from handouts.web.server import make_server
 
-from conftest import REPO, run_cli, write_tiny
+from helpers import REPO, run_cli, write_tiny
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import INFO, built_tiny, page_texts, pdftotext, run_cli, unembedded_fonts
+from helpers import INFO, built_tiny, page_texts, pdftotext, run_cli, unembedded_fonts
 
 Make = Callable[..., Path]
 

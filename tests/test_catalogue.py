@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, pdftotext, run_cli
+from helpers import REPO, pdftotext, run_cli
 
 BRANDS = ["demo", "turning-point"]
 DOCS = ["dry-needling-aftercare", "dry-needling-consent", "dry-needling-info"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CONSENT, INFO, run_cli
+from helpers import CONSENT, INFO, run_cli
 
 Make = Callable[..., Path]
 

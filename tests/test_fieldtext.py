@@ -11,7 +11,7 @@ import pytest
 from pikepdf.form import Form, TextField
 from pypdf import PdfReader
 
-from conftest import built_tiny, page_texts
+from helpers import built_tiny, page_texts
 
 CONSENT = "out/tiny/en/tiny-consent-fillable.pdf"
 
@@ -22,7 +22,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def fill(path: Path, values: dict[str, str]) -> pikepdf.Pdf:
-    from handouts.fieldtext import FieldTextAppearance
+    from handouts.packet.fieldtext import FieldTextAppearance
 
     pdf = pikepdf.open(path)
     form = Form(pdf, FieldTextAppearance)
@@ -46,10 +46,10 @@ def test_non_latin_names_are_drawn_in_the_field_font_and_read_back(project: Path
     pdf = fill(project / CONSENT, {"patient.name": name})
     content, _ = appearance(pdf, "patient.name")
     assert re.search(rb"<[0-9a-f]+> Tj", content)  # two-byte glyph ids, not single-byte text
-    from handouts.packet import _drop_form
+    from handouts.packet.assemble import drop_form
 
     pdf.flatten_annotations("print")
-    _drop_form(pdf)  # the widgets never filled (signature) go, as in a printed packet
+    drop_form(pdf)  # the widgets never filled (signature) go, as in a printed packet
     target = tmp_path / "flat.pdf"
     pdf.save(target)
     assert any(name in text for text in page_texts(target))
@@ -61,7 +61,7 @@ def test_non_latin_names_are_drawn_in_the_field_font_and_read_back(project: Path
 
 
 def test_long_text_shrinks_to_fit_the_field(project: Path) -> None:
-    from handouts.fieldtext import PADDING, FieldFont
+    from handouts.packet.fieldtext import PADDING, FieldFont
 
     short = fill(project / CONSENT, {"patient.name": "Jo"})
     long = fill(project / CONSENT, {"patient.name": "Wolfeschlegelsteinhausenbergerdorff " * 3})
@@ -84,7 +84,7 @@ def test_a_character_the_font_lacks_is_refused_not_garbled(project: Path) -> Non
 
 
 def test_a_long_stamp_line_wraps_inside_the_band(project: Path) -> None:
-    from handouts.fieldtext import PADDING, FieldFont, StampTextAppearance
+    from handouts.packet.fieldtext import PADDING, FieldFont, StampTextAppearance
 
     line = "Prepared for " + "Maximiliana Bartholomew-Featherstonehaugh, therapist Sam Lee, " * 2
     pdf = pikepdf.open(project / "out/tiny/en/_packet-stamp.pdf")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import run_cli
+from helpers import run_cli
 
 Make = Callable[..., Path]
 
@@ -104,9 +104,10 @@ def test_prune_removes_outputs_whose_content_is_gone_and_nothing_else(make_proje
 
 
 def test_shards_partition_the_catalogue(make_project: Make) -> None:
-    from handouts.build import select_shard
-    from handouts.content import Project, load_catalogue
-    from handouts.outputs import plan_outputs
+    from handouts.build.builder import select_shard
+    from handouts.content.catalogue import load_catalogue
+    from handouts.project import Project
+    from handouts.render.outputs import plan_outputs
 
     root = make_project(
         {
@@ -192,8 +193,8 @@ def test_rendering_leaves_source_date_epoch_as_it_found_it(
     tiny: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A render sets it only while writing: later renders and child processes see the user's."""
-    from handouts.build import render_output
-    from handouts.outputs import OutputSpec
+    from handouts.render.output import render_output
+    from handouts.render.outputs import OutputSpec
 
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     assert not isinstance(render_output(tiny, OutputSpec("tiny", "en", "tiny-info")), Exception)

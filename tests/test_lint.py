@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from handouts.readability import analyse, formula_for, split_sentences, syllables
+from handouts.lint.readability import analyse, formula_for, split_sentences, syllables
 
-from conftest import INFO, REPO, run_cli
+from helpers import INFO, REPO, run_cli
 
 JARGON = """\
 - term: contraindication

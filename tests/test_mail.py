@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from conftest import CONTRAINDICATIONS, REPO, run_cli, tiny_files, write_tree
+from helpers import CONTRAINDICATIONS, REPO, run_cli, tiny_files, write_tree
 
 DAY = "2026-12-01"
 
@@ -298,8 +298,8 @@ def test_refused_login_and_silent_server_are_reported(tmp_path: Path) -> None:
     """Straight at the mailer: a login the server refuses, and a server that never answers."""
     from aiosmtpd.smtp import AuthResult
 
-    from handouts.mailer import Mailer, SendFailed
-    from handouts.models import SmtpSettings
+    from handouts.content.models import SmtpSettings
+    from handouts.mail.smtp import Mailer, SendFailed
 
     def deny(*args: Any) -> AuthResult:
         return AuthResult(success=False, handled=False)
@@ -330,9 +330,10 @@ def test_refused_login_and_silent_server_are_reported(tmp_path: Path) -> None:
 
 
 def test_html_is_escaped_and_templates_are_sandboxed(make_project: Any) -> None:
-    from handouts.content import Project, load_catalogue
+    from handouts.content.catalogue import load_catalogue
     from handouts.errors import RenderError
-    from handouts.mail import Letter, compose
+    from handouts.mail.compose import Letter, compose
+    from handouts.project import Project
 
     brand = "name: Tiny & <b>Clinic</b>\ncolors: {primary: '#112233', accent: '#445566'}\n"
     root = make_project({"content/brands/tiny.yaml": brand})

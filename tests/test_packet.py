@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from conftest import built_tiny, page_texts, run_cli
+from helpers import built_tiny, page_texts, run_cli
 
 DETAILS = [
     "--patient",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import REPO, run_cli, write_tiny
+from helpers import REPO, run_cli, write_tiny
 
 DAY = "2026-12-01"
 HEADER = "patient,dob,date,therapist,area,docs,lang,brand,email"
@@ -41,7 +41,7 @@ GOOD_1 = f"Ada Goodrow,1980-02-03,{DAY},Sam Lee,neck,,,,"
 GOOD_2 = f"Jo Fine,1990-05-06,{DAY},,,consent,EN,tiny,"
 BAD_ROWS = {
     3: (f",1980-02-03,{DAY},,,,,,", "patient is required"),
-    4: (f"Bea Badday,1980-02-30,{DAY},,,,,,", "dob is not a real date written YYYY-MM-DD"),
+    4: (f"Bea Badday,1980-02-30,{DAY},,,,,,", "dob is not a real date; use YYYY-MM-DD"),
     5: (f"Cy Future,2030-01-01,{DAY},,,,,,", "dob is after the appointment date"),
     6: (f'Di Docs,,{DAY},,,"info,xray",,,', "docs: unknown document 'xray'; choose from:"),
     7: (f"Ed Brand,,{DAY},,,,,nowhere,", "brand: unknown brand 'nowhere'; choose from: tiny"),
@@ -90,7 +90,7 @@ def test_bad_rows_are_reported_by_line_and_a_rerun_makes_only_what_is_missing(
 
 
 def test_report_cells_cannot_be_formulas(project: Path, tmp_path: Path) -> None:
-    from handouts.appointments import report_csv, safe_cell
+    from handouts.packet.appointments import report_csv, safe_cell
 
     for start in "=+-@\t\r":
         assert safe_cell(f"{start}1+1") == f"'{start}1+1"

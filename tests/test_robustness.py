@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject, NumberObject, TextStringObject
 
-from conftest import INFO, built_tiny, run_cli, tally
+from helpers import INFO, built_tiny, run_cli, tally
 
 Make = Callable[..., Path]
 ERROR_LINE = re.compile(r"^(content|templates)/[^:\s]+(:\d+)?: .+$|^Aborted with \d+ content errors?\.$")
@@ -207,9 +207,10 @@ HOSTILE = st.lists(
 def test_hostile_strings_are_escaped_in_the_html(tiny: Path, payload: str) -> None:
     from markupsafe import escape
 
-    from handouts.content import Project, load_catalogue
-    from handouts.outputs import OutputSpec
-    from handouts.render import render_html
+    from handouts.content.catalogue import load_catalogue
+    from handouts.project import Project
+    from handouts.render.html import render_html
+    from handouts.render.outputs import OutputSpec
 
     info = INFO.replace("      - Thin needles go into tight muscles.\n", f"      - {json.dumps(payload)}\n")
     (tiny / "content/documents/tiny-info/en.yaml").write_text(info)

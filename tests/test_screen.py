@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from conftest import built_tiny, dark_pixels, fill_form, render_page_png, run_cli
+from helpers import built_tiny, dark_pixels, fill_form, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 SIGNED = {

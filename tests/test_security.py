@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import INFO, pdftotext, run_cli
+from helpers import INFO, pdftotext, run_cli
 
 Make = Callable[..., Path]
 

@@ -20,10 +20,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader, PdfWriter
 
-from handouts.content import Project
+from handouts.project import Project
 from handouts.web.app import create_app
 
-from conftest import run_cli, tiny_files, write_tiny
+from helpers import run_cli, tiny_files, write_tiny
 
 PATIENT = {
     "name": "Zoë Quintana-Oakes",
@@ -460,7 +460,7 @@ def test_a_taken_port_is_a_one_line_error(tiny: Path) -> None:
 
 def test_serving_does_not_import_weasyprint(tiny: Path) -> None:
     script = (
-        "import sys\nfrom pathlib import Path\nfrom handouts.content import Project\n"
+        "import sys\nfrom pathlib import Path\nfrom handouts.project import Project\n"
         "from handouts.web.app import create_app\n"
         f"c = create_app(Project(Path({str(tiny)!r})), preview=True, watch=False).test_client()\n"
         "assert c.get('/').status_code == 200\nassert c.get('/preview/').status_code == 200\n"
@@ -545,7 +545,7 @@ def test_preview_pdf_follows_edits(preview: tuple[Path, FlaskClient]) -> None:
 
 
 def test_watcher_counts_changes(tiny: Path) -> None:
-    from handouts.web.preview import Watcher
+    from handouts.web.watch import Watcher
 
     watcher = Watcher([tiny / "content", tiny / "templates"])
     watcher.start()

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from helpers import run_cli
 
 Make = Callable[..., Path]
 
 
 def quick(root: Path, **options: object) -> object:
+    from handouts.build.report import BuildOptions
+    from handouts.build.snapshot import quick_build
     from handouts.project import Project
-    from handouts.results import BuildOptions
-    from handouts.snapshot import quick_build
 
     return quick_build(Project(root), BuildOptions(out_dir=None, **options))  # type: ignore[arg-type]
 
@@ -136,7 +136,7 @@ def test_an_edit_then_a_build_is_seen_by_the_next_quick_check(make_project: Make
     [{"documents": []}, {}, "not an index", {"default_language": 1, "languages": None}],
 )
 def test_a_damaged_snapshot_means_the_full_path_not_a_crash(make_project: Make, index: object) -> None:
-    from handouts import snapshot
+    from handouts.build import snapshot
     from handouts.project import Project
 
     root = make_project()
@@ -173,7 +173,7 @@ def test_long_dates_are_babels_own_or_left_to_babel() -> None:
 
     from babel.dates import format_date
 
-    from handouts.snapshot import fill_long_date, long_dates
+    from handouts.dates import fill_long_date, long_dates
 
     found = long_dates(["en", "fr", "fr-CA", "de", "ja"])
     assert {"en", "fr", "fr-CA", "de"} <= set(found)
@@ -186,7 +186,7 @@ def test_long_dates_are_babels_own_or_left_to_babel() -> None:
 
 
 def test_warnings_are_kept_and_repeated_by_the_quick_path(make_project: Make) -> None:
-    from conftest import REPO, tiny_files
+    from helpers import REPO, tiny_files
 
     root = make_project(
         {  # French messages and list, but no French documents: "not translated" warnings

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from handouts.yamlsrc import YamlProblem, load_yaml
+from handouts.content.yamlsrc import YamlProblem, load_yaml
 
 
 def load(tmp_path: Path, text: str | bytes) -> object:

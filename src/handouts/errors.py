@@ -1,8 +1,49 @@
-"""One error hierarchy; the CLI turns each into a one-line message and an exit code."""
+"""One error hierarchy and the one table of exit codes; errors name their field, faces word it.
+
+An error about something a person typed carries the *field* it is about (`dob`, `password`),
+never a face's spelling of it: its message is a template in which `{field}` stands for that
+field, and each face fills it in its own words (the CLI `--dob`, the CSV report the column
+`dob`, the web page "Date of birth"). Values quoted in a message are passed as keywords, so
+whatever a person typed is never read as part of the template.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+
+class Exit(enum.IntEnum):
+    """Every exit code of every command (README, "Exit codes", documents this table)."""
+
+    OK = 0
+    # build --check: out/ is stale; screen: a contraindication answered yes; lint --strict: a failure
+    FINDINGS = 1
+    # bad input: content, settings, command-line values, an unreadable form, an output that failed
+    BAD_INPUT = 2
+    # screen: something unanswered or unsigned, nothing flagged
+    INCOMPLETE = 3
+    # email not sent (server, login or recipient): run again later to send only those
+    NOT_SENT = 4
+
+
+# screen's verdicts, in the order a folder's exit code takes the worst (worst last).
+SCREEN_EXIT: dict[str, Exit] = {
+    "clear": Exit.OK,
+    "incomplete": Exit.INCOMPLETE,
+    "flagged": Exit.FINDINGS,
+    "unreadable": Exit.BAD_INPUT,
+}
+
+Spelling = Callable[[str], str]
+"""How a face names a field: "dob" -> "--dob" (CLI), "dob" (CSV), "Date of birth" (web)."""
+
+
+def as_is(field: str) -> str:
+    """The field's own name (the CSV report's columns are named so)."""
+    return field
 
 
 def shown(text: str, limit: int = 60) -> str:
@@ -11,14 +52,47 @@ def shown(text: str, limit: int = 60) -> str:
     return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
 
 
+class _Spelled(dict[str, Any]):
+    """A template's values; any other name is a field, spelled by the face."""
+
+    def __init__(self, values: dict[str, Any], spell: Spelling) -> None:
+        super().__init__(values)
+        self.spell = spell
+
+    def __missing__(self, key: str) -> str:
+        return self.spell(key)
+
+
 class HandoutsError(Exception):
-    """A problem the user can fix; printed without a traceback."""
+    """A problem the user can fix; printed without a traceback.
 
-    exit_code = 2
+    With a `field` or `values`, the message is a template: `{field}` is the error's own field,
+    other `{name}` placeholders are fields too (spelled by the face) unless `values` gives
+    them. `code` says what kind of problem it is, for a face that words some kinds in
+    sentences of its own (the web page).
+    """
 
-    def lines(self) -> list[str]:
+    exit_code: int = Exit.BAD_INPUT
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "", **values: Any) -> None:
+        self.template = message
+        self.field = field
+        self.code = code
+        self.values = values
+        super().__init__(self.worded(as_is))
+
+    def worded(self, spell: Spelling = as_is) -> str:
+        """The message with every field named as a face names it."""
+        if self.field is None and not self.values:
+            return self.template
+        values = _Spelled(self.values, spell)
+        if self.field is not None:
+            values.setdefault("field", spell(self.field))
+        return self.template.format_map(values)
+
+    def lines(self, spell: Spelling = as_is) -> list[str]:
         """Return the message lines to print, one problem per line."""
-        return [str(self)]
+        return [self.worded(spell)]
 
 
 @dataclass(frozen=True)
@@ -38,15 +112,13 @@ class Problem:
 class ContentError(HandoutsError):
     """The content, brands or templates have one or more problems."""
 
-    exit_code = 2
-
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(
             {p for p in problems if not p.warning}, key=lambda p: (p.file, p.line or 0, p.message)
         )
         super().__init__(f"{len(self.problems)} problem(s) in the content")
 
-    def lines(self) -> list[str]:
+    def lines(self, spell: Spelling = as_is) -> list[str]:
         count = len(self.problems)
         return [str(p) for p in self.problems] + [
             f"Aborted with {count} content error{'s' if count != 1 else ''}."
@@ -58,7 +130,46 @@ class ProjectError(HandoutsError):
 
 
 class UsageError(HandoutsError):
-    """A command-line value is wrong (unknown brand, impossible date, ...)."""
+    """A value given to a command is wrong (unknown brand, impossible date, ...)."""
+
+
+class InputErrors(UsageError):
+    """Every problem found in one set of inputs (a packet's details, a CSV row), one per line."""
+
+    def __init__(self, errors: Sequence[HandoutsError]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(str(e) for e in self.errors))
+
+    def lines(self, spell: Spelling = as_is) -> list[str]:
+        return [line for error in self.errors for line in error.lines(spell)]
+
+
+class UnknownChoice(UsageError):
+    """A brand, language or document that is not in the catalogue."""
+
+    def __init__(self, noun: str, value: str, choices: Sequence[str], field: str | None = None) -> None:
+        self.noun = noun
+        self.value = value
+        self.choices = tuple(choices)
+        message = "unknown {noun} '{value}'; choose from: {choices}"
+        super().__init__(
+            message if field is None else "{field}: " + message,
+            field=field,
+            code="unknown",
+            noun=noun,
+            value=value,
+            choices=", ".join(self.choices),
+        )
+
+
+def choose(noun: str, value: str, choices: Sequence[str], field: str | None = None) -> str:
+    """Return value when it is one of choices, else raise UnknownChoice: the one such check.
+
+    field: the input the value came from, when the message should name it.
+    """
+    if value not in choices:
+        raise UnknownChoice(noun, value, choices, field)
+    return value
 
 
 class RenderError(HandoutsError):
@@ -80,4 +191,4 @@ class PdfInputError(HandoutsError):
 class MailError(HandoutsError):
     """Email could not be sent (server unreachable, login or recipient refused); try again later."""
 
-    exit_code = 4
+    exit_code = Exit.NOT_SENT

@@ -45,7 +45,9 @@ def find_project(start: Path) -> Project:
     missing = [name for name in ("content", "templates") if not (root / name).is_dir()]
     if missing:
         raise ProjectError(
-            f"{root}: not a handouts project (no {' or '.join(missing)}/ folder); "
-            "run inside one or pass --project DIR"
+            "{root}: not a handouts project (no {missing}/ folder); run inside one or pass {field} DIR",
+            field="project",
+            root=root,
+            missing=" or ".join(missing),
         )
     return Project(root)

@@ -11,22 +11,19 @@ import datetime as dt
 import io
 import logging
 import secrets
-import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, Any
 
-from flask import Flask, Request, Response, current_app, render_template, request
+from flask import Flask, Request, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityError
 
-from handouts.content import Project
-from handouts.screen import MAX_PDF_BYTES
+from handouts.intake.screen import MAX_PDF_BYTES
+from handouts.project import Project
+from handouts.web import frontdesk
 from handouts.web.csrf import csrf_ok, csrf_token
-
-if TYPE_CHECKING:
-    from handouts.web.preview import Watcher
+from handouts.web.state import EXTENSION, WebState
 
 log = logging.getLogger(__name__)
 
@@ -53,24 +50,6 @@ class MemoryRequest(Request):
         return io.BytesIO()
 
 
-@dataclass
-class WebState:
-    """What every request of one app needs: the project, and the locks around shared work."""
-
-    project: Project
-    preview: bool
-    today: Callable[[], dt.date]
-    # One packet or render at a time: builds share out/, and WeasyPrint process-wide state.
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    watcher: Watcher | None = None
-    # Hashes of (address, packet) sent by email in this run, never the addresses themselves.
-    sent: set[str] = field(default_factory=set)
-
-
-def state() -> WebState:
-    return cast(WebState, current_app.extensions["handouts"])
-
-
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
 
 
@@ -84,9 +63,6 @@ def create_app(
     trusted_hosts: list[str] | None = LOOPBACK_NAMES,
 ) -> Flask:
     """Return the app; with preview, also the preview pages (and a file watcher unless watch=False)."""
-    from handouts.web.frontdesk import bp as frontdesk_bp
-    from handouts.web.frontdesk import render_page
-
     app = Flask(__name__)
     app.request_class = MemoryRequest
     app.config.update(
@@ -103,13 +79,13 @@ def create_app(
     )
     app.jinja_env.autoescape = True
     web_state = WebState(project, preview, today)
-    app.extensions["handouts"] = web_state
-    app.register_blueprint(frontdesk_bp)
+    app.extensions[EXTENSION] = web_state
+    app.register_blueprint(frontdesk.bp)
     if preview:
-        from handouts.web.preview import Watcher
-        from handouts.web.preview import bp as preview_bp
+        from handouts.web import preview as preview_pages
+        from handouts.web.watch import Watcher
 
-        app.register_blueprint(preview_bp)
+        app.register_blueprint(preview_pages.bp)
         if watch if watch is not None else True:
             web_state.watcher = Watcher([project.content, project.templates])
             web_state.watcher.start()
@@ -139,7 +115,7 @@ def create_app(
     def _too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
         limit = f"{MAX_PDF_BYTES // 1_000_000} MB"
         message = f"The file is too large: a filled consent form is well under {limit}; choose the right file"
-        return render_page(screen_errors={"consent_pdf": message}, status=413)
+        return frontdesk.render_page(screen_errors={"consent_pdf": message}, status=413)
 
     @app.errorhandler(SecurityError)
     def _untrusted_host(exc: SecurityError) -> ResponseReturnValue:

@@ -15,20 +15,14 @@ from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from handouts.content import Catalogue, Project, load_catalogue
-from handouts.errors import HandoutsError, UsageError
-from handouts.packet import (
-    Packet,
-    PacketRequest,
-    Patient,
-    check_text,
-    make_packet,
-    make_patient,
-    packet_flags,
-    parse_date,
-)
-from handouts.screen import MAX_PDF_BYTES, ScreenResult, screen_bytes
-from handouts.web.app import state
+from handouts.content.catalogue import Catalogue, load_catalogue
+from handouts.errors import HandoutsError, InputErrors
+from handouts.intake.screen import MAX_PDF_BYTES, ScreenResult, screen_bytes
+from handouts.packet.make import Packet, make_packet, resolve
+from handouts.packet.naming import packet_flags
+from handouts.packet.request import PacketRequest, Patient, make_patient
+from handouts.project import Project
+from handouts.web.state import state
 
 bp = Blueprint("frontdesk", __name__)
 
@@ -46,16 +40,15 @@ LABELS = {
     "email": "Patient's email",
     "consent_pdf": "Filled consent form",
 }
-# handouts.packet names the command-line option in its messages; the page names the field.
-OPTIONS = {
-    "--patient": "name",
-    "--dob": "dob",
-    "--date": "date",
-    "--therapist": "therapist",
-    "--area": "area",
-    "--docs": "docs",
-    "--brand": "brand",
-    "--lang": "lang",
+# The page's name for an error's field, where it differs (the form's inputs are named so).
+FORM_FIELDS = {"patient": "name"}
+# Kinds of problem the page words in sentences of its own (field, code) -> sentence.
+SENTENCES = {
+    ("brand", "unknown"): "Unknown clinic '{value}': choose one from the list",
+    ("lang", "unknown"): "Unknown language '{value}': choose one from the list",
+    ("docs", "unknown"): "Unknown document '{value}': reload the page and choose from the list",
+    ("docs", "empty"): "Choose at least one document",
+    ("password", "encrypted"): "{name}: encrypted; give the password in the Password field",
 }
 KIND_ORDER = ("info", "consent", "aftercare")
 PDF_TYPES = ("application/pdf", "application/x-pdf", "application/octet-stream", "binary/octet-stream")
@@ -195,7 +188,11 @@ def packet() -> ResponseReturnValue:
             patient, flags=packet_flags(request_.fillable, request_.large_print, False)
         )
     except HandoutsError as exc:
-        return render_page(values=values, page_errors=exc.lines(), status=422)
+        # A field's problem (the 'Prepared for' line too long: the area) shows beside it.
+        errors = {k: v for k, v in field_errors(exc).items() if k != "packet"}
+        return render_page(
+            values=values, errors=errors, page_errors=[] if errors else exc.lines(label), status=422
+        )
     if action == "email":
         return _email(cat, values, patient, made, file_name)
     disposition = "inline" if action == "print" else "attachment"
@@ -204,86 +201,86 @@ def packet() -> ResponseReturnValue:
     return response
 
 
+def form_field(field: str | None) -> str:
+    """The form input an error's field belongs to ("packet": the form as a whole)."""
+    name = FORM_FIELDS.get(field or "", field or "packet")
+    return name if name in LABELS else "packet"
+
+
+def label(field: str) -> str:
+    """A field as the page names it: its label."""
+    return LABELS.get(FORM_FIELDS.get(field, field), field)
+
+
+def word(exc: HandoutsError) -> str:
+    """The error in the page's words: its own sentence for some kinds, else the field's label."""
+    sentence = SENTENCES.get((exc.field or "", exc.code))
+    return sentence.format_map(exc.values) if sentence else " ".join(exc.lines(label))
+
+
+def field_errors(exc: HandoutsError) -> dict[str, str]:
+    """Each problem of exc, worded, by the form input it is about (the first one per input)."""
+    errors: dict[str, str] = {}
+    for problem in exc.errors if isinstance(exc, InputErrors) else [exc]:
+        errors.setdefault(form_field(problem.field), word(problem))
+    return errors
+
+
 def check_packet(
     project: Project, cat: Catalogue, values: dict[str, Any], action: str, today: dt.date
 ) -> tuple[dict[str, str], Patient | None, PacketRequest | None]:
-    """Check every field the way `handouts packet` does; return errors by field name."""
+    """Check every field with the checks `handouts packet` makes; return errors by field name."""
     errors: dict[str, str] = {}
-    for name, required in (("name", True), ("therapist", False), ("area", False)):
-        try:
-            check_text(project, LABELS[name], values[name], required=required)
-        except UsageError as exc:
-            errors[name] = str(exc)
-    for name in ("dob", "date"):
-        try:
-            parse_date(LABELS[name], values[name])
-        except UsageError as exc:
-            errors[name] = str(exc)
-    if values["brand"] not in cat.brands:
-        errors["brand"] = f"Unknown clinic '{values['brand']}': choose one from the list"
-    if values["lang"] not in cat.languages:
-        errors["lang"] = f"Unknown language '{values['lang']}': choose one from the list"
-    unknown = [d for d in values["docs"] if d not in cat.document_ids]
-    if not values["docs"]:
-        errors["docs"] = "Choose at least one document"
-    elif unknown:
-        errors["docs"] = f"Unknown document '{unknown[0]}': reload the page and choose from the list"
-    if action == "email":
-        problem = check_email(cat, values["email"])
-        if problem:
-            errors["email"] = problem
-    if errors:
-        return errors, None, None
+    patient = None
     try:
         patient = make_patient(
             project, values["name"], values["dob"], values["date"], values["therapist"], values["area"], today
         )
-    except UsageError as exc:
-        field, message = field_error(exc)
-        return {field: message}, None, None
+    except HandoutsError as exc:
+        errors.update(field_errors(exc))
+    try:
+        plan = resolve(cat, values["docs"], values["brand"], values["lang"])
+    except HandoutsError as exc:
+        errors.update(field_errors(exc))
+    if action == "email":
+        problem = check_email(cat, values["email"])
+        if problem:
+            errors["email"] = problem
+    if errors or patient is None:
+        return errors, None, None
     request_ = PacketRequest(
         patient,
-        tuple(values["docs"]),
-        values["brand"],
-        values["lang"],
+        plan.documents,
+        plan.brand,
+        plan.lang,
         fillable=values["fillable"],
         large_print=values["large_print"],
     )
     return {}, patient, request_
 
 
-def field_error(exc: UsageError) -> tuple[str, str]:
-    """Map a handouts.packet message ('--dob ...') to the field it is about, in the page's words."""
-    text = str(exc)
-    for option, field in OPTIONS.items():
-        rest = text[len(option) :]
-        if text.startswith(option) and rest[:1] in (" ", ":"):
-            return field, LABELS[field] + rest
-    return "packet", text
-
-
 def check_email(cat: Catalogue, address: str) -> str | None:
     """Why the packet cannot be emailed (address, settings, templates), or None."""
     if cat.config.smtp is None:
         return "Email is not configured: add smtp settings to handouts.yaml, or download the packet"
-    from handouts.mail import check_address, check_templates
-    from handouts.mailer import Mailer
+    from handouts.mail.compose import check_address
+    from handouts.mail.send import MailStep
 
     try:
-        check_address(address, LABELS["email"])
-        check_templates(cat)
-        Mailer.from_config(cat)  # the password's environment variable must be set
+        check_address(address)
+        MailStep(cat)  # compiles the templates; the password's environment variable must be set
     except HandoutsError as exc:
-        return " ".join(exc.lines())
+        return word(exc)
     return None
 
 
 def _email(
     cat: Catalogue, values: dict[str, Any], patient: Patient, made: Packet, file_name: str
 ) -> ResponseReturnValue:
-    """Send the packet with the project's mailer (handouts.mailer), as `handouts packet --email` does."""
-    from handouts.mail import Letter
-    from handouts.mailer import Mailer, SentLog, deliver
+    """Send the packet with the mail step `handouts packet --email` uses."""
+    from handouts.mail.compose import Letter
+    from handouts.mail.send import MailStep
+    from handouts.mail.sentlog import SentLog
 
     recipient = values["email"].strip()
     web = state()
@@ -294,10 +291,10 @@ def _email(
     fillable = bool(values["fillable"])
     letter = Letter(file_name, made.pdf, made.brand, made.lang, made.documents, patient.date, fillable)
     try:
-        with web.lock, Mailer.from_config(cat) as mailer:
-            outcome = deliver(cat, letter, recipient, mailer=mailer)
+        with web.lock, MailStep(cat) as mail:
+            outcome = mail.send(letter, recipient)
     except HandoutsError as exc:
-        return render_page(values=values, errors={"email": " ".join(exc.lines())}, status=422)
+        return render_page(values=values, errors={"email": word(exc)}, status=422)
     if not outcome.ok:
         return render_page(values=values, errors={"email": f"Not sent: {outcome.detail}"}, status=502)
     web.sent.add(key)
@@ -320,9 +317,8 @@ def screen() -> ResponseReturnValue:
     if data.lstrip()[:5] != b"%PDF-":
         return _screen_error(f"'{name}' is not a PDF file: choose the filled consent form (.pdf)")
     result = screen_bytes(data, name, state().project.root, password)
-    if result.status == "unreadable":
-        message = (result.error or "unreadable").replace("with --password", "in the Password field")
-        return _screen_error(message)
+    if result.problem is not None:
+        return _screen_error(word(result.problem))
     return render_page(screen_result=result)
 
 

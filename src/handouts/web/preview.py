@@ -1,23 +1,19 @@
 """The editors' preview: the catalogue, any document as HTML or PDF, reloaded on every edit.
 
-A watcher thread (watchfiles) counts changes under content/ and templates/; each preview page
+A watcher thread (watch.py) counts changes under content/ and templates/; each preview page
 polls /preview/version and reloads when the count moves. Problems are shown with file and line
 instead of a blank page. WeasyPrint is imported only when a PDF is asked for.
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
-from pathlib import Path
-
 from flask import Blueprint, Response, abort, jsonify, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
 
-from handouts.content import Catalogue, load_catalogue
+from handouts.content.catalogue import Catalogue, load_catalogue
 from handouts.errors import HandoutsError, Problem
-from handouts.outputs import VARIANTS, OutputSpec
-from handouts.web.app import state
+from handouts.render.outputs import VARIANTS, OutputSpec
+from handouts.web.state import state
 
 bp = Blueprint("preview", __name__, url_prefix="/preview")
 
@@ -29,45 +25,9 @@ DOC_CSP = (
 )
 
 
-class Watcher:
-    """Count batches of file changes below some folders, in a daemon thread."""
-
-    def __init__(self, folders: list[Path]) -> None:
-        self.folders = [f for f in folders if f.is_dir()]
-        self.changes = 0
-        # A new prefix per run, so pages left open reload after a restart too.
-        self.run_id = secrets.token_hex(4)
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="handouts-watch", daemon=True)
-
-    @property
-    def version(self) -> str:
-        return f"{self.run_id}-{self.changes}"
-
-    def start(self) -> None:
-        self._thread.start()
-        self._ready.wait(5)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        from watchfiles import watch
-
-        self._ready.set()
-        if not self.folders:
-            return
-        for _batch in watch(
-            *self.folders, stop_event=self._stop, debounce=300, step=50, raise_interrupt=False
-        ):
-            self.changes += 1
-
-
 def _load() -> tuple[Catalogue | None, list[Problem], list[Problem]]:
     """The catalogue (documents with problems left out), its problems and its warnings."""
-    from handouts.render import check_templates
+    from handouts.render.html import check_templates
 
     project = state().project
     try:
@@ -126,7 +86,7 @@ def _spec(
 
 def _render_html(cat: Catalogue, spec: OutputSpec) -> str:
     """The document's HTML, its file:// links turned into links to this server."""
-    from handouts.render import render_html
+    from handouts.render.html import render_html
 
     html = render_html(cat, spec)  # template errors arrive as RenderError with file and line
     root_uri = cat.project.root.resolve().as_uri() + "/"
@@ -191,7 +151,7 @@ def html(brand: str, lang: str, doc_id: str, variant: str) -> ResponseReturnValu
 @bp.get("/pdf/<brand>/<lang>/<doc_id>/<variant>")
 def pdf(brand: str, lang: str, doc_id: str, variant: str) -> ResponseReturnValue:
     """The document as the build renders it (nothing is written to out/)."""
-    from handouts.build import forget_catalogue, render_output
+    from handouts.render.output import forget_catalogue, render_output
 
     cat, problems, _ = _load()
     spec = _spec(cat, problems, brand, lang, doc_id, variant)

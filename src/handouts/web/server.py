@@ -27,8 +27,10 @@ def check_host(host: str, allow_remote: bool) -> None:
     """Refuse an address other machines can reach unless the user said so."""
     if not is_loopback(host) and not allow_remote:
         raise UsageError(
-            f"--host {host}: other machines could reach the page and patient data; "
-            "use 127.0.0.1, or add --allow-remote if you really mean it"
+            "{field} {address}: other machines could reach the page and patient data; "
+            "use 127.0.0.1, or add {allow_remote} if you really mean it",
+            field="host",
+            address=host,
         )
 
 
@@ -61,6 +63,12 @@ def make_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
         return werkzeug_server(bare, port, app, threaded=True, fd=sock.fileno())
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise UsageError(f"cannot listen on {host}:{port}: {reason}; choose another --port") from None
+        raise UsageError(
+            "cannot listen on {address}:{number}: {reason}; choose another {field}",
+            field="port",
+            address=host,
+            number=port,
+            reason=reason,
+        ) from None
     finally:
         sock.close()  # werkzeug holds its own duplicate of the socket

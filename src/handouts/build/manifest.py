@@ -1,0 +1,92 @@
+"""The JSON record of what out/ holds: one entry per output, no timestamps."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from handouts.atomic import atomic_write
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One output as built: where it is, what it is, and what it was built from."""
+
+    path: str
+    document: str
+    brand: str
+    lang: str
+    variant: str
+    version: str
+    effective: str
+    pages: int
+    bytes: int
+    sha256: str
+    # Hash of the wording (document, list, messages, templates): printed in the footer.
+    content_fingerprint: str
+    # Hash of every input of the bytes: decides whether the output is stale.
+    build_fingerprint: str
+
+
+def read_manifest(out_dir: Path) -> dict[str, Entry]:
+    """Return the entries of out_dir's manifest by path; empty when absent or unreadable."""
+    return read_record(out_dir)[0]
+
+
+def read_record(out_dir: Path) -> tuple[dict[str, Entry], Any]:
+    """The manifest's entries by path and its snapshot (see snapshot.py), if any."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text("utf-8"))
+        if data.get("format") != FORMAT:
+            return {}, None
+        return {e["path"]: Entry(**e) for e in data["outputs"]}, data.get("snapshot")
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}, None
+
+
+def write_manifest(
+    out_dir: Path, entries: dict[str, Entry], generator: str, snapshot: dict[str, Any] | None = None
+) -> None:
+    """Write the manifest atomically, sorted, so equal builds give equal bytes."""
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "generator": generator,
+        "outputs": [asdict(entries[key]) for key in sorted(entries)],
+    }
+    if snapshot is not None:
+        data["snapshot"] = snapshot
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    atomic_write(out_dir / MANIFEST, text.encode("utf-8"))
+
+
+def file_matches(out: Path, entry: Entry | None) -> bool:
+    """Whether the file an entry describes exists with the bytes it was written with."""
+    if entry is None:
+        return False
+    path = out / entry.path
+    try:
+        if path.stat().st_size != entry.bytes:
+            return False
+        return hashlib.sha256(path.read_bytes()).hexdigest() == entry.sha256
+    except OSError:
+        return False
+
+
+def is_current(out: Path, entry: Entry | None, wanted: str) -> bool:
+    """Whether the file an entry describes exists unchanged and was built from `wanted`."""
+    return entry is not None and entry.build_fingerprint == wanted and file_matches(out, entry)
+
+
+def extra_files(out: Path, wanted: set[str]) -> list[str]:
+    """PDFs at output depth (brand/lang/file.pdf) that are not among the wanted outputs."""
+    if not out.is_dir():
+        return []
+    found = (p.relative_to(out).as_posix() for p in out.rglob("*.pdf") if p.is_file())
+    # Packets and other files written below out/ by other commands are not catalogue outputs.
+    return sorted(p for p in found if p not in wanted and p.count("/") == 2)

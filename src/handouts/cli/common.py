@@ -1,0 +1,79 @@
+"""What every command shares: the error gate, lazy command loading, and a few option helpers.
+
+The gate is the one place the CLI turns a HandoutsError into its lines on stderr and its exit
+code (errors.Exit); commands never catch our errors themselves. Fields are spelled as the
+options that carry them: `dob` -> `--dob`, `name_pattern` -> `--name-pattern`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from handouts.errors import HandoutsError
+from handouts.project import Project, find_project
+
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+EXIT_HELP = """\b
+Exit codes:
+  0  success
+  1  build --check: out/ is not what a build would produce
+  2  bad input: content, settings, command-line values, or a failed output
+"""
+
+
+def flag(field: str) -> str:
+    """A field as the CLI names it: its option."""
+    return "--" + field.replace("_", "-")
+
+
+class HandoutsGroup(click.Group):
+    """The top-level group: loads each command's module when it is used, and is the error gate."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # command name -> "module:attribute", imported on first use (start-up stays small).
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HandoutsError as exc:
+            for line in exc.lines(flag):
+                click.echo(line, err=True)
+            ctx.exit(exc.exit_code)
+
+
+def project_of(ctx: click.Context) -> Project:
+    """The project given with --project (its folders checked)."""
+    return find_project(ctx.obj["project"])
+
+
+def quiet(ctx: click.Context) -> bool:
+    return bool(ctx.obj["quiet"])
+
+
+def split_list(value: str | None) -> tuple[str, ...]:
+    """A comma-separated option as its values."""
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+
+def output_option(help_text: str) -> Callable[[FC], FC]:
+    """The -o/--output FILE option."""
+    return click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help=help_text)

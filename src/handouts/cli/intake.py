@@ -1,0 +1,146 @@
+"""`handouts screen` and `handouts archive`: filled consent forms that come back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from handouts.cli.common import flag, output_option, quiet
+from handouts.errors import SCREEN_EXIT, UsageError
+
+if TYPE_CHECKING:
+    from handouts.intake.screen import ScreenResult
+
+SCREEN_HELP = """\b
+Exit codes:
+  0  every contraindication answered no, consent ticked, signed and dated
+  1  at least one contraindication answered yes (flagged)
+  3  incomplete: something unanswered or unsigned, nothing flagged
+  2  unreadable: not a PDF, damaged, encrypted without the right password,
+     or not a handouts consent form
+For a folder, the exit code is that of the worst file (unreadable, then flagged,
+then incomplete).
+"""
+
+ARCHIVE_HELP = """\b
+Exit codes:
+  0  archive written (the form's screen status is printed on stderr:
+     clear, flagged or incomplete; incomplete forms are archived too)
+  2  unreadable: not a PDF, damaged, encrypted without the right password,
+     or not a handouts fillable consent form; or the archive cannot be written
+"""
+
+
+@click.command(epilog=SCREEN_HELP)
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object (see README).")
+@click.option("--password", help="Password of an encrypted form.")
+@click.pass_context
+def screen(ctx: click.Context, path: Path, as_json: bool, password: str | None) -> None:
+    """Read filled consent forms (a file or a folder) and flag contraindications."""
+    from handouts.intake.screen import screen_path, worst
+
+    root = ctx.obj["project"].resolve()
+    project_root = root if (root / "content").is_dir() else None
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf" and p.is_file())
+        results = [screen_path(f, project_root, password) for f in files]
+        summary = {
+            s: sum(1 for r in results if r.status == s)
+            for s in ("clear", "flagged", "incomplete", "unreadable")
+        }
+        if as_json:
+            data = {"format": 1, "files": [r.to_json(flag) for r in results], "summary": summary}
+            click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        else:
+            for r in results:
+                click.echo(screen_line(r))
+            click.echo(", ".join(f"{n} {s}" for s, n in summary.items()))
+        ctx.exit(SCREEN_EXIT[worst(results)])
+    result = screen_path(path, project_root, password)
+    if as_json:
+        click.echo(json.dumps(result.to_json(flag), indent=2, ensure_ascii=False))
+    elif result.status == "unreadable":
+        click.echo(result.error(flag), err=True)
+    else:
+        click.echo(_screen_report(result))
+    ctx.exit(result.exit_code)
+
+
+def screen_line(r: ScreenResult) -> str:
+    """One line for one form: its file, status and what makes it so."""
+    if r.status == "unreadable":
+        return f"{r.file}: unreadable: {r.error(flag)}"
+    detail = (
+        ", ".join(f.id for f in r.flagged)
+        if r.flagged
+        else (", ".join(_missing(r)) if r.status == "incomplete" else "all answered no, signed")
+    )
+    return f"{r.file}: {r.status}: {detail}"
+
+
+def _missing(r: ScreenResult) -> list[str]:
+    out = [f"unanswered {cid}" for cid in r.unanswered]
+    for ok, what in (
+        (r.consent_box, "consent box not ticked"),
+        (r.signature, "no signature"),
+        (r.date, "no date"),
+    ):
+        if not ok:
+            out.append(what)
+    return out
+
+
+def _screen_report(r: ScreenResult) -> str:
+    form = r.form
+    assert form is not None
+    lines = [f"{r.file}: {r.status.upper()}"]
+    lines.append(
+        f"  form: {form.document} v{form.version} ({form.effective}), "
+        f"fingerprint {form.fingerprint[:7]}, language {form.lang}"
+    )
+    if r.is_current is False:
+        lines.append(f"  warning: content/ is now at v{r.current_version}; this form is v{form.version}")
+    elif r.is_current is None:
+        lines.append("  warning: no project here to compare the version with (use --project)")
+    if r.patient_name:
+        lines.append(f"  patient: {r.patient_name}")
+    for f in r.flagged:
+        lines.append(f"  YES {f.id} ({f.label}) [{f.severity}]: {f.therapist_note}")
+    for item in _missing(r):
+        lines.append(f"  {item}")
+    if r.status == "clear":
+        lines.append("  all contraindications answered no; consent ticked, signed and dated")
+    return "\n".join(lines)
+
+
+@click.command(epilog=ARCHIVE_HELP)
+@click.argument("filled", type=click.Path(dir_okay=False, path_type=Path))
+@output_option("Archive file (default: FILLED-archive.pdf next to FILLED).")
+@click.option("--password", help="Password of an encrypted form (the archive itself is not encrypted).")
+@click.pass_context
+def archive(ctx: click.Context, filled: Path, output: Path | None, password: str | None) -> None:
+    """Flatten a filled consent form into a PDF/A-3b record that embeds the original."""
+    from handouts.atomic import atomic_write
+    from handouts.intake.archive import archive_form, default_output
+
+    target = output or default_output(filled)
+    if target.resolve() == filled.resolve():
+        raise UsageError(
+            "{path}: the archive would replace the filled form; choose another -o",
+            field="output",
+            path=target,
+        )
+    result = archive_form(filled, password)
+    # The record holds patient answers: readable by its owner only, like a packet.
+    atomic_write(target, result.pdf, 0o600)
+    if not quiet(ctx):
+        click.echo(screen_line(result.screen), err=True)
+        click.echo(
+            f"wrote {target} (PDF/A-3b, {result.pages} pages, {result.drawn} answers drawn, "
+            "original embedded)",
+            err=True,
+        )

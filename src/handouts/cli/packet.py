@@ -1,0 +1,226 @@
+"""`handouts packet` (one patient) and `handouts packets` (a day's appointments from CSV)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from handouts.cli.common import output_option, project_of, quiet, split_list
+from handouts.cli.progress import TerminalBar
+from handouts.errors import MailError, Problem, UsageError
+
+if TYPE_CHECKING:
+    from handouts.packet.batch import RowResult
+
+PACKETS_HELP = """\b
+CSV columns (a header row is required; only 'patient' must be there):
+  patient, dob, date, therapist, area, docs, lang, brand, email
+Exit codes:
+  0  every row made (and sent, with --email)
+  2  a row or a setting needs fixing (see the messages), the other rows were made
+  4  some messages were not sent (server, login or recipient); run again to send just those
+"""
+
+
+@click.command()
+@click.option("--patient", required=True, help="Patient's full name.")
+@click.option("--dob", help="Date of birth, YYYY-MM-DD (pre-filled on the consent form).")
+@click.option("--date", "date_", help="Appointment date, YYYY-MM-DD (default: today).")
+@click.option("--therapist", help="Therapist's name.")
+@click.option("--area", help="Treatment area, e.g. 'left upper trapezius'.")
+@click.option(
+    "--docs",
+    default="info,consent,aftercare",
+    show_default=True,
+    help="Documents in order: kinds (info, consent, aftercare) or document ids.",
+)
+@click.option("--brand", help="Brand id (default: the first).")
+@click.option("--lang", help="Language code (default: the project's default language).")
+@click.option("--fillable", is_flag=True, help="Keep the consent form fillable for the patient.")
+@click.option("--large-print", is_flag=True, help="Use the large-print documents.")
+@click.option("--password", help="Encrypt the packet (AES-256) with this password.")
+@output_option("Output file (default: a name without the patient's name, in the current folder).")
+@click.option(
+    "--name-pattern",
+    default=None,
+    help="File name pattern, e.g. '{patient}-{date}.pdf' (fields: patient, date, brand, lang, id).",
+)
+@click.option("--email", metavar="ADDRESS", help="Email the packet to this address (smtp: in handouts.yaml).")
+@click.option(
+    "--eml",
+    "eml_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --email: write the message as an .eml file into this folder instead of sending it.",
+)
+@click.pass_context
+def packet(
+    ctx: click.Context,
+    patient: str,
+    dob: str | None,
+    date_: str | None,
+    therapist: str | None,
+    area: str | None,
+    docs: str,
+    brand: str | None,
+    lang: str | None,
+    fillable: bool,
+    large_print: bool,
+    password: str | None,
+    output: Path | None,
+    name_pattern: str | None,
+    email: str | None,
+    eml_dir: Path | None,
+) -> None:
+    """Make one patient's packet: chosen documents, details printed, consent pre-filled."""
+    from handouts.atomic import atomic_write
+    from handouts.build.snapshot import current
+    from handouts.packet.make import make_packet
+    from handouts.packet.naming import DEFAULT_PATTERN, check_pattern, packet_flags
+    from handouts.packet.protect import check_password, protect
+    from handouts.packet.request import PacketRequest, make_patient
+
+    project = project_of(ctx)
+    check_password(password)
+    state = current(project)  # the last clean build's index, if nothing changed since
+    person = make_patient(project, patient, dob, date_, therapist, area, index=state.index if state else None)
+    if name_pattern and not output:  # a bad pattern is refused before anything is made
+        check_pattern(name_pattern)
+    if email or eml_dir:
+        from handouts.content.catalogue import load_catalogue
+        from handouts.mail.compose import check_address
+        from handouts.mail.send import MailStep
+
+        if email is None:
+            raise UsageError("{field} needs {email} ADDRESS: who the message is for", field="eml")
+        recipient = check_address(email)
+        mail = MailStep(load_catalogue(project), eml_dir)
+    request = PacketRequest(person, split_list(docs), brand, lang, fillable, large_print)
+    made = make_packet(project, request, state=state)
+    data = protect(made.pdf, password) if password else made.pdf
+    flags = packet_flags(fillable, large_print, bool(password))
+    target = output or Path(made.file_name(person, name_pattern or DEFAULT_PATTERN, flags))
+    atomic_write(target, data, 0o600)
+    if not quiet(ctx):
+        click.echo(f"wrote {target} ({made.pages} pages)", err=True)
+    if email or eml_dir:
+        from handouts.mail.compose import Letter
+        from handouts.mail.sentlog import SentLog
+
+        letter = Letter(target.name, data, made.brand, made.lang, made.documents, person.date, fillable)
+        with mail:
+            log = SentLog(target.parent.resolve()) if mail.mailer is not None else None
+            outcome = mail.send(letter, recipient, log)
+        if not outcome.ok:
+            raise MailError("{path}: {outcome}", path=target, outcome=outcome)
+        click.echo(f"{outcome.status} {outcome.detail or target}", err=True)
+
+
+@click.command("packets", epilog=PACKETS_HELP)
+@click.option(
+    "--csv",
+    "csv_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Appointments, one row per patient (UTF-8 CSV).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the packets, report.csv and sent-log.json.",
+)
+@click.option("--fillable", is_flag=True, help="Keep the consent forms fillable for the patients.")
+@click.option("--large-print", is_flag=True, help="Use the large-print documents.")
+@click.option("--password-env", metavar="VAR", help="Encrypt the packets with the password in $VAR.")
+@click.option("--email", is_flag=True, help="Email each packet to its row's address (see smtp: settings).")
+@click.option(
+    "--eml",
+    "eml_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the emails as .eml files into this folder instead of sending them.",
+)
+@click.pass_context
+def packets(
+    ctx: click.Context,
+    csv_path: Path,
+    out_dir: Path,
+    fillable: bool,
+    large_print: bool,
+    password_env: str | None,
+    email: bool,
+    eml_dir: Path | None,
+) -> None:
+    """Make a packet for every appointment in a CSV file; optionally email each one."""
+    from handouts.packet.batch import BatchOptions, run_batch
+
+    project = project_of(ctx)
+    password = _password(password_env) if password_env else None
+    options = BatchOptions(out_dir, fillable, large_print, password, email, eml_dir)
+    label = str(csv_path)
+    with RowProgress(label, quiet(ctx)) as progress:
+        report = run_batch(project, csv_path, options, progress.start, progress.row, label)
+    if not quiet(ctx):
+        made = report.count("made")
+        rate = f" ({made / report.seconds:.1f} packets/s)" if made and report.seconds else ""
+        click.echo(
+            f"made {made}, skipped {report.count('skipped')} (already there), "
+            f"failed {report.count('failed')} in {report.seconds:.2f} s{rate}"
+        )
+        if eml_dir is not None:
+            click.echo(f"wrote {report.mailed('written')} .eml file(s) to {eml_dir}")
+        elif email:
+            click.echo(
+                f"sent {report.mailed('sent')}, already sent {report.mailed('already sent')}, "
+                f"not sent {report.mailed('not sent')}"
+            )
+        click.echo(f"report: {out_dir / 'report.csv'}")
+    ctx.exit(report.exit_code)
+
+
+def _password(variable: str) -> str:
+    value = os.environ.get(variable)
+    if not value:
+        raise UsageError(
+            "{field}: the environment variable {variable} is not set or empty",
+            field="password_env",
+            variable=variable,
+        )
+    return value
+
+
+class RowProgress(TerminalBar):
+    """A bar on a terminal; otherwise one line per packet. Problems always go to stderr."""
+
+    def __init__(self, csv_label: str, quiet: bool) -> None:
+        super().__init__()
+        self.label = csv_label
+        self.quiet = quiet
+        self.tty = self.tty and not quiet
+
+    def start(self, total: int, warnings: list[Problem]) -> None:
+        for warning in warnings:
+            click.echo(str(warning), err=True)
+        if self.tty:
+            self.start_bar("packets", total)
+
+    def row(self, result: RowResult) -> None:
+        if result.status == "failed":
+            self.problem(f"{self.label}:{result.line}: {result.message}")
+        else:
+            self._done(f"{result.status} {result.file} (row {result.line})")
+        if result.mail is not None:
+            if result.mail.status == "written":
+                self._done(f"wrote {result.mail.detail} (row {result.line})")
+            elif result.mail.ok:
+                self._done(f"{result.mail.status} {result.file} (row {result.line})")
+            else:
+                self.problem(f"row {result.line}: {result.mail}")
+        self.advance(f"row {result.line}")
+
+    def _done(self, line: str) -> None:
+        if not (self.quiet or self.tty):
+            click.echo(line)

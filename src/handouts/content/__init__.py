@@ -1,0 +1,1 @@
+"""Content: YAML files with line numbers -> typed, frozen models -> the validated catalogue."""

@@ -1,0 +1,282 @@
+"""Read a filled fillable consent form back and flag the contraindications answered yes.
+
+Patient answers and names are returned to the caller only: never logged, never written.
+A form this reader cannot fully understand is an error, never an all-clear.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from handouts.errors import SCREEN_EXIT, PdfInputError, Spelling, as_is
+
+MAX_PDF_BYTES = 20_000_000
+# What pypdf raises, besides its own PyPdfError, on damaged or hostile files.
+PDF_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+    OverflowError, AssertionError, UnicodeError, OSError,
+)  # fmt: skip
+
+Status = Literal["clear", "flagged", "incomplete", "unreadable"]
+# For a folder, the exit code is that of the worst file, in this order (worst last).
+SEVERITY_ORDER: tuple[Status, ...] = ("clear", "incomplete", "flagged", "unreadable")
+
+
+@dataclass(frozen=True)
+class Flag:
+    id: str
+    label: str
+    severity: str
+    therapist_note: str
+
+
+@dataclass(frozen=True)
+class FormInfo:
+    document: str
+    version: str
+    effective: str
+    fingerprint: str
+    lang: str
+    brand: str
+
+
+@dataclass
+class ScreenResult:
+    """What a filled form says; serialised as the stable `--json` object (format 1)."""
+
+    file: str
+    status: Status
+    form: FormInfo | None = None
+    current_version: str | None = None
+    is_current: bool | None = None
+    answers: dict[str, str | None] = field(default_factory=dict)
+    flagged: list[Flag] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)
+    consent_box: bool = False
+    signature: bool = False
+    date: bool = False
+    patient_name: str = ""
+    # Why the form is unreadable (the face words it: see `error`).
+    problem: PdfInputError | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return SCREEN_EXIT[self.status]
+
+    def error(self, spell: Spelling = as_is) -> str | None:
+        """Why the form is unreadable, with fields named as the face names them."""
+        return self.problem.worded(spell) if self.problem is not None else None
+
+    def to_json(self, spell: Spelling = as_is) -> dict[str, Any]:
+        data = asdict(replace(self, problem=None))
+        data.pop("problem")
+        data["error"] = self.error(spell)
+        data["exit_code"] = self.exit_code
+        return data
+
+
+@dataclass(frozen=True)
+class CurrentContent:
+    """What content/ says today about a form's document and checklist."""
+
+    version: str | None
+    checklist: dict[str, Flag]
+
+
+def pdf_errors() -> tuple[type[BaseException], ...]:
+    """Everything pypdf raises on a damaged or hostile file."""
+    from pypdf.errors import PyPdfError
+
+    return (PyPdfError, *PDF_ERRORS)
+
+
+def read_form(path: Path, password: str | None = None) -> tuple[FormInfo, dict[str, Any], list[str]]:
+    """Return the form's provenance, its field values, and the checklist ids it was built with."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise PdfInputError(f"{path}: cannot read: {exc.strerror}") from exc
+    if size == 0:
+        raise PdfInputError(f"{path}: empty file, not a PDF")
+    if size > MAX_PDF_BYTES:
+        raise PdfInputError(f"{path}: larger than {MAX_PDF_BYTES // 1_000_000} MB, not a consent form")
+    return read_form_data(path.read_bytes(), str(path), password)
+
+
+def read_form_data(
+    data: bytes, path: str, password: str | None = None
+) -> tuple[FormInfo, dict[str, Any], list[str]]:
+    """Like read_form, for a form held in memory (an upload); path only names it in messages."""
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    if not data:
+        raise PdfInputError(f"{path}: empty file, not a PDF")
+    if len(data) > MAX_PDF_BYTES:
+        raise PdfInputError(f"{path}: larger than {MAX_PDF_BYTES // 1_000_000} MB, not a consent form")
+    if not data.lstrip()[:5] == b"%PDF-":
+        raise PdfInputError(f"{path}: not a PDF file")
+    # pypdf warns about every oddity of a damaged file; the one-line error is enough.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            if not password:
+                raise _needs_password(path)
+            if not reader.decrypt(password):
+                raise PdfInputError(f"{path}: wrong password")
+        meta: Any = reader.metadata or {}
+        info = FormInfo(
+            document=str(meta.get("/handoutsdoc", "")),
+            version=str(meta.get("/handoutsversion", "")),
+            effective=str(meta.get("/handoutseffective", "")),
+            fingerprint=str(meta.get("/handoutsfingerprint", "")),
+            lang=str(meta.get("/handoutslang", "")),
+            brand=str(meta.get("/handoutsbrand", "")),
+        )
+        checklist = str(meta.get("/handoutschecklist", ""))
+        if not (info.document and info.version and checklist):
+            raise PdfInputError(f"{path}: not a handouts consent form (no provenance in its metadata)")
+        fields = reader.get_fields() or {}
+    except PdfInputError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise _needs_password(path) from exc
+    except pdf_errors() as exc:
+        raise PdfInputError(f"{path}: unreadable PDF ({type(exc).__name__})") from exc
+    if not fields:
+        raise PdfInputError(f"{path}: not a fillable consent form (no form fields; screen the -fillable.pdf)")
+    values = {name: f.get("/V") for name, f in fields.items()}
+    kinds = {name: f.get("/FT") for name, f in fields.items()}
+    try:
+        shown = {name: _shown_states(f) for name, f in fields.items()}
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise PdfInputError(f"{path}: unreadable PDF ({type(exc).__name__})") from exc
+    return info, {"values": values, "kinds": kinds, "shown": shown}, [c for c in checklist.split(",") if c]
+
+
+def _needs_password(path: str) -> PdfInputError:
+    return PdfInputError(
+        "{name}: encrypted; give the password with {field}", field="password", code="encrypted", name=path
+    )
+
+
+def _shown_states(field: Any) -> set[str]:
+    """The states a button's widgets show (what the patient sees), without /Off."""
+    widgets = [k.get_object() for k in field.get("/Kids", [])] or [field]
+    return {str(w.get("/AS")) for w in widgets if w.get("/AS") not in (None, "/Off")}
+
+
+def evaluate(
+    path: Path, form: tuple[FormInfo, dict[str, Any], list[str]], current: CurrentContent | None
+) -> ScreenResult:
+    """Judge one read form; raise PdfInputError when it cannot be fully understood."""
+    info, fields, checklist = form
+    values, kinds = fields["values"], fields["kinds"]
+    result = ScreenResult(file=str(path), status="clear", form=info)
+    prefix = "contraindication."
+    present = {name[len(prefix) :] for name in values if name.startswith(prefix)}
+    if present != set(checklist):
+        missing = sorted(set(checklist) - present)
+        extra = sorted(present - set(checklist))
+        detail = (f"missing {', '.join(missing)}" if missing else "") + (
+            f"{'; ' if missing else ''}unexpected {', '.join(extra)}" if extra else ""
+        )
+        raise PdfInputError(f"{path}: checklist fields do not match the form's own list ({detail})")
+    for cid in checklist:
+        name = prefix + cid
+        value = values[name]
+        answer = _name_value(value)
+        if kinds[name] != "/Btn" or answer not in ("yes", "no", "Off", ""):
+            raise PdfInputError(f"{path}: field {name} holds an answer this reader does not know")
+        # The stored value and the ticks the patient saw must say the same thing.
+        shown = fields["shown"][name]
+        expected = {f"/{answer}"} if answer in ("yes", "no") else set()
+        if shown != expected:
+            raise PdfInputError(
+                f"{path}: field {name}: its stored answer and the tick shown disagree; check the form by hand"
+            )
+        result.answers[cid] = answer if answer in ("yes", "no") else None
+    for name, kind in (
+        ("consent.agree", "/Btn"),
+        ("patient.signature", "/Tx"),
+        ("patient.date", "/Tx"),
+        ("patient.name", "/Tx"),
+    ):
+        if name not in values or kinds[name] != kind:
+            raise PdfInputError(f"{path}: field {name} is missing or of the wrong type")
+    result.consent_box = _name_value(values["consent.agree"]) in ("Yes", "on")
+    result.signature = bool(str(values["patient.signature"] or "").strip())
+    result.date = bool(str(values["patient.date"] or "").strip())
+    result.patient_name = str(values["patient.name"] or "").strip()  # stdout only
+    known = current.checklist if current else {}
+    for cid, given in result.answers.items():
+        if given == "yes":
+            result.flagged.append(
+                known.get(cid)
+                or Flag(cid, cid, "unknown", "not in the current content: check this answer by hand")
+            )
+        elif given is None:
+            result.unanswered.append(cid)
+    if current is not None:
+        result.current_version = current.version
+        result.is_current = current.version == info.version
+    if result.flagged:
+        result.status = "flagged"
+    elif result.unanswered or not (result.consent_box and result.signature and result.date):
+        result.status = "incomplete"
+    return result
+
+
+def _name_value(value: Any) -> str:
+    return str(value or "").lstrip("/")
+
+
+def current_content(project_root: Path | None, info: FormInfo) -> CurrentContent | None:
+    """Look up the form's document and checklist in today's content, if a project is at hand."""
+    from handouts.content.catalogue import load_catalogue
+    from handouts.errors import HandoutsError
+    from handouts.project import Project
+
+    if project_root is None:
+        return None
+    try:
+        cat = load_catalogue(Project(project_root), strict=False)
+    except HandoutsError:
+        return None
+    lang = info.lang if info.lang in cat.contraindications else cat.config.default_language
+    version = None
+    if info.document in cat.document_ids:
+        version = cat.document(info.document, lang).model.version
+    items = cat.contraindications[lang].model.items if lang in cat.contraindications else ()
+    return CurrentContent(version, {c.id: Flag(c.id, c.label, c.severity, c.therapist_note) for c in items})
+
+
+def screen_path(path: Path, project_root: Path | None, password: str | None = None) -> ScreenResult:
+    """Screen one file; an unreadable one becomes a result with status 'unreadable'."""
+    try:
+        form = read_form(path, password)
+        return evaluate(path, form, current_content(project_root, form[0]))
+    except PdfInputError as exc:
+        return ScreenResult(file=str(path), status="unreadable", problem=exc)
+
+
+def screen_bytes(
+    data: bytes, name: str, project_root: Path | None, password: str | None = None
+) -> ScreenResult:
+    """Screen a form held in memory (never written to disk); name labels it in the result."""
+    try:
+        form = read_form_data(data, name, password)
+        return evaluate(Path(name), form, current_content(project_root, form[0]))
+    except PdfInputError as exc:
+        return ScreenResult(file=name, status="unreadable", problem=exc)
+
+
+def worst(results: list[ScreenResult]) -> Status:
+    if not results:
+        return "clear"
+    return max((r.status for r in results), key=SEVERITY_ORDER.index)

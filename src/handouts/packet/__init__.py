@@ -1,0 +1,1 @@
+"""Packets: one patient's documents from out/, checked, merged, stamped and pre-filled; CSV days."""

@@ -1,0 +1,180 @@
+"""Merge a packet's built documents with pikepdf: fill, stamp, flatten, keep the structure tree.
+
+pikepdf (qpdf) rather than pypdf: pypdf parses every object of a tagged PDF in Python and
+generates field appearances by parsing the embedded font each time, which made a packet
+take about 1 s; with qpdf the assembly takes about 30 ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import Any, Literal
+
+from handouts.build.index import CatalogueIndex
+from handouts.dates import format_date
+from handouts.errors import OutputError, UsageError
+from handouts.packet.request import PacketRequest, Patient
+from handouts.render.outputs import OutputSpec
+
+
+def prepared_line(cat: CatalogueIndex, lang: str, patient: Patient) -> str:
+    """'Prepared for Jane Doe, December 1, 2026, therapist Sam Lee, area: left upper trapezius'."""
+    t = cat.messages[lang]
+    parts = [f"{t['prepared_for']} {patient.name}"]
+    if patient.date:
+        parts.append(format_date(patient.date, lang, cat.long_dates.get(lang)))
+    if patient.therapist:
+        parts.append(f"{t['therapist']} {patient.therapist}")
+    if patient.area:
+        parts.append(f"{t['area']}: {patient.area}")
+    return ", ".join(parts)
+
+
+def assemble(
+    cat: CatalogueIndex,
+    request: PacketRequest,
+    specs: list[OutputSpec],
+    out: Path,
+) -> tuple[bytes, int]:
+    """Merge the documents, stamp each first page, fill (and maybe flatten) the consent form.
+
+    pikepdf (qpdf) does the merging: pypdf parses every object of a tagged PDF in Python,
+    which made a packet take about 1 s; qpdf takes a few milliseconds.
+    """
+    import pikepdf
+    from pikepdf import Dictionary, Name, OutlineItem, Rectangle, String
+
+    from handouts.packet.structure import StructureMerger, drop_dead_object_refs, flatten_as_artifacts
+
+    patient = request.patient
+    *doc_specs, stamp_spec = specs
+    line = prepared_line(cat, stamp_spec.lang, patient)
+    # Every PDF stays open until the packet is written (qpdf copies stream data then), and
+    # is closed right after: `serve` and `packets` make many packets in one process.
+    with contextlib.ExitStack() as opened:
+        stamp = opened.enter_context(filled_stamp(out / stamp_spec.relpath, line))
+        packet = opened.enter_context(pikepdf.new())
+        tags = StructureMerger(packet)
+        consent_meta: dict[str, str] = {}
+        starts = []
+        for spec in doc_specs:
+            source = opened.enter_context(pikepdf.open(out / spec.relpath))
+            if spec.fillable:
+                fill_fields(source, consent_values(spec.lang, patient))
+                if request.fillable:
+                    info = source.docinfo.items()
+                    consent_meta = {str(k): str(v) for k, v in info if str(k).startswith("/handouts")}
+                else:
+                    flatten_as_artifacts(source)
+                    drop_form(source)
+                    drop_dead_object_refs(source)
+            title = cat.title(spec.doc_id, spec.lang)
+            offset = tags.prepare(source)
+            start = len(packet.pages)
+            forms: Literal["preserve", "strip"] = "preserve" if request.fillable else "strip"
+            packet.add_pages_from(source, outlines="ignore", forms=forms)
+            starts.append((start, title, tags.add(source, offset, title)))
+        stamp_form = stamp.pages[0].as_form_xobject()
+        for start, _, part in starts:
+            # Page.add_overlay names the stamp at random: the same request must give the same bytes.
+            page = packet.pages[start]
+            name = page.add_resource(stamp_form, Name.XObject, Name("/HandoutsStamp"))
+            placement = page.calc_form_xobject_placement(stamp_form, name, Rectangle(page.trimbox))
+            before, after = tags.stamp(page, part)
+            page.contents_add(b"q\n", prepend=True)
+            page.contents_add(b"Q\n" + before + placement + after)
+        tags.finish()
+        with packet.open_outline() as outline:
+            outline.root.extend(OutlineItem(title, start) for start, title, _ in starts)
+        total = len(packet.pages)
+        packet.Root.PageLabels = Dictionary(Nums=[0, Dictionary(S=Name.D, St=1)])
+        if request.fillable and "/AcroForm" in packet.Root:
+            packet.Root.AcroForm.NeedAppearances = False
+        brand_name = cat.brands[stamp_spec.brand]
+        metadata = {
+            "/Title": f"{cat.messages[stamp_spec.lang]['prepared_for']} – {brand_name}",
+            "/Author": brand_name,
+            "/Producer": "handouts (pikepdf)",
+            "/handoutspacket": ",".join(s.doc_id for s in doc_specs),
+            **consent_meta,
+        }
+        for key, value in metadata.items():
+            packet.docinfo[Name(key)] = String(value)
+        packet.Root.Lang = String(stamp_spec.lang)
+        buffer = io.BytesIO()
+        # Object streams: about 15% smaller, and no slower to write. The same request gives the
+        # same bytes (the file id is a hash of the content), so a re-run is recognised as such.
+        packet.save(buffer, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
+    return buffer.getvalue(), total
+
+
+def fill_fields(pdf: Any, values: dict[str, str], appearance: Any = None) -> None:
+    """Fill text fields, drawing their appearances in the embedded field font."""
+    from pikepdf.form import Form, TextField
+
+    from handouts.packet.fieldtext import FieldTextAppearance
+
+    form = Form(pdf, appearance or FieldTextAppearance)
+    for name, value in values.items():
+        field = form[name]
+        if not isinstance(field, TextField):
+            raise OutputError(f"form field {name} is not a text field; rebuild the catalogue")
+        field.value = value
+
+
+def drop_form(pdf: Any) -> None:
+    """Remove the form once flattened: widgets left (fields never filled) and the AcroForm."""
+    from pikepdf import Array, Name
+
+    for page in pdf.pages:
+        if "/Annots" in page.obj:
+            kept = [a for a in page.obj.Annots if a.get("/Subtype") != Name.Widget]
+            if kept:
+                page.obj.Annots = Array(kept)
+            else:
+                del page.obj.Annots
+    if "/AcroForm" in pdf.Root:
+        del pdf.Root.AcroForm
+
+
+def consent_values(lang: str, patient: Patient) -> dict[str, str]:
+    """The consent form's fields that a packet pre-fills (never the answers or signature).
+
+    Dates as YYYY-MM-DD: unambiguous in every language, and what `archive` reads back.
+    """
+    values = {"patient.name": patient.name}
+    if patient.dob:
+        values["patient.dob"] = patient.dob.isoformat()
+    if patient.date:
+        values["patient.date"] = patient.date.isoformat()
+    if patient.therapist:
+        values["therapist.name"] = patient.therapist
+    return values
+
+
+def filled_stamp(path: Path, line: str) -> Any:
+    """The stamp page (an open pikepdf.Pdf) with its one field filled and flattened."""
+    import pikepdf
+
+    from handouts.packet.fieldtext import StampTextAppearance, TextTooLong
+
+    stamp = pikepdf.open(path)
+    # The stamp page draws nothing but its field (WeasyPrint's page content would paint
+    # over the document it is laid on).
+    stamp.pages[0].obj.Contents = stamp.make_stream(b"")
+    try:
+        fill_fields(stamp, {"prepared.for": line}, StampTextAppearance)
+    except TextTooLong:
+        stamp.close()
+        raise UsageError(
+            "the 'Prepared for' line would be {length} characters, too long to print legibly; "
+            "shorten {field} or {therapist}",
+            field="area",
+            code="stamp-too-long",
+            length=len(line),
+        ) from None
+    stamp.flatten_annotations("all")
+    drop_form(stamp)
+    return stamp

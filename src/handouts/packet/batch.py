@@ -1,0 +1,222 @@
+"""Make a day's packets from an appointments CSV, and optionally email each one.
+
+Every row goes through the same checks and code as `handouts packet`. A row's file name
+depends only on its inputs, so a re-run skips rows whose packet is already there, and the
+sent log keeps a re-run from mailing anything twice. Messages about a row name its line in
+the CSV, never the patient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from handouts.atomic import atomic_write, locked, remove_partials
+from handouts.build.index import CatalogueIndex
+from handouts.content.catalogue import load_catalogue
+from handouts.errors import Exit, HandoutsError, Problem, UsageError
+from handouts.mail.compose import Letter, check_address
+from handouts.mail.send import MailStep, Outcome
+from handouts.mail.sentlog import SentLog
+from handouts.packet.appointments import Row, read_appointments, report_csv
+from handouts.packet.make import Plan, make_packet, resolve_request
+from handouts.packet.naming import packet_flags
+from handouts.packet.protect import check_password, protect
+from handouts.packet.request import DEFAULT_DOCS, PacketRequest, Patient, make_patient
+from handouts.project import Project
+
+log = logging.getLogger(__name__)
+
+REPORT = "report.csv"
+DOC_SEPARATORS = re.compile(r"[\s,;|+]+")
+RowStatus = Literal["made", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    out_dir: Path
+    fillable: bool = False
+    large_print: bool = False
+    password: str | None = None
+    email: bool = False  # send each packet to the row's email address
+    eml_dir: Path | None = None  # write .eml files there instead of sending
+    today: dt.date | None = None
+
+
+@dataclass
+class RowResult:
+    line: int
+    status: RowStatus
+    file: str | None = None
+    message: str | None = None  # why the row failed: names columns, never the patient
+    mail: Outcome | None = None
+
+
+@dataclass
+class BatchReport:
+    csv: str
+    results: list[RowResult] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: RowStatus) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    def mailed(self, status: str) -> int:
+        return sum(1 for r in self.results if r.mail is not None and r.mail.status == status)
+
+    @property
+    def exit_code(self) -> Exit:
+        """Bad input when a row needs fixing, not sent when only sending failed (try again later)."""
+        if any(r.status == "failed" for r in self.results):
+            return Exit.BAD_INPUT
+        unsent = [r.mail for r in self.results if r.mail is not None and not r.mail.ok]
+        if unsent:
+            return Exit.BAD_INPUT if any(m.fixable for m in unsent) else Exit.NOT_SENT
+        return Exit.OK
+
+
+def run_batch(
+    project: Project,
+    csv_path: Path,
+    options: BatchOptions,
+    on_start: Callable[[int, list[Problem]], None] | None = None,
+    on_row: Callable[[RowResult], None] | None = None,
+    csv_label: str | None = None,
+) -> BatchReport:
+    """Make (and mail) every row's packet; bad rows are reported and skipped, the others made."""
+    started = time.perf_counter()
+    check_password(options.password)
+    label = csv_label or str(csv_path)
+    appointments = read_appointments(csv_path, label)
+    cat = load_catalogue(project)
+    build_out = (project.root / cat.config.out).resolve()
+    index = CatalogueIndex.from_catalogue(cat)
+    out_dir = options.out_dir
+    if out_dir.resolve().is_relative_to(build_out):
+        raise UsageError(
+            "{field}: {folder} is inside the build folder, whose {prune} would delete packets",
+            field="out",
+            folder=out_dir,
+        )
+    report = BatchReport(label, warnings=list(appointments.warnings))
+    report.results = [RowResult(p.line or 0, "failed", message=p.message) for p in appointments.problems]
+    sending = options.email or options.eml_dir is not None
+    mail = MailStep(cat, options.eml_dir) if sending else None
+    if on_start:
+        on_start(len(appointments.rows), report.warnings)
+    for result in report.results:
+        if on_row:
+            on_row(result)
+    with ExitStack() as stack:
+        stack.enter_context(locked(out_dir))
+        remove_partials(out_dir)  # temporary files of a run that was killed
+        if mail is not None:
+            stack.enter_context(mail)
+        sent_log = SentLog(out_dir) if mail is not None and mail.mailer is not None else None
+        for row in appointments.rows:
+            result = _one_row(project, index, row, options, mail, sent_log)
+            report.results.append(result)
+            if on_row:
+                on_row(result)
+        report.results.sort(key=lambda r: r.line)
+        rows = [
+            (r.line, r.file or "", r.status, r.message or "", str(r.mail) if r.mail else "")
+            for r in report.results
+        ]
+        atomic_write(out_dir / REPORT, report_csv(("row", "file", "status", "message", "mail"), rows))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _one_row(
+    project: Project,
+    index: CatalogueIndex,
+    row: Row,
+    options: BatchOptions,
+    mail: MailStep | None,
+    sent_log: SentLog | None,
+) -> RowResult:
+    try:
+        person, request, recipient = read_row(project, index, row, options, mail is not None)
+        plan = resolve_request(index, request)
+        flags = packet_flags(request.fillable, request.large_print, bool(options.password))
+        name = plan.file_name(person, flags=flags)
+        target = options.out_dir / name
+        if target.exists():
+            result = RowResult(row.line, "skipped", name)
+            pdf = target.read_bytes() if mail is not None and recipient else b""
+        else:
+            packet = make_packet(project, request)
+            pdf = protect(packet.pdf, options.password) if options.password else packet.pdf
+            atomic_write(target, pdf, 0o600)
+            result = RowResult(row.line, "made", name)
+        log.info("row %d: %s %s", row.line, result.status, name)
+    except HandoutsError as exc:
+        log.info("row %d: failed", row.line)
+        return RowResult(row.line, "failed", message=row_message(exc))
+    if mail is not None:
+        result.mail = _mail_row(mail, sent_log, plan, person, name, pdf, recipient, options.fillable)
+        log.info("row %d: mail %s", row.line, result.mail.status)
+    return result
+
+
+def _mail_row(
+    mail: MailStep,
+    sent_log: SentLog | None,
+    plan: Plan,
+    person: Patient,
+    name: str,
+    pdf: bytes,
+    recipient: str | None,
+    fillable: bool,
+) -> Outcome:
+    if recipient is None:
+        return Outcome("not sent", "no address in the 'email' column", fixable=True)
+    letter = Letter(name, pdf, plan.brand, plan.lang, plan.documents, person.date, fillable)
+    try:
+        return mail.send(letter, recipient, sent_log)
+    except HandoutsError as exc:
+        return Outcome("not sent", row_message(exc), fixable=True)
+
+
+def read_row(
+    project: Project, index: CatalogueIndex, row: Row, options: BatchOptions, sending: bool
+) -> tuple[Patient, PacketRequest, str | None]:
+    """Check a row's cells as `handouts packet` checks its options; problems name the column."""
+    person = make_patient(
+        project,
+        row.get("patient"),
+        row.get("dob"),
+        row.get("date"),
+        row.get("therapist"),
+        row.get("area"),
+        today=options.today,
+        index=index,
+    )
+    docs_cell = row.get("docs")
+    docs = tuple(d for d in DOC_SEPARATORS.split(docs_cell) if d) if docs_cell else DEFAULT_DOCS
+    lang = row.get("lang")  # spreadsheets capitalise: "EN" is en
+    request = PacketRequest(
+        person,
+        docs,
+        row.get("brand"),
+        lang.lower() if lang else None,
+        options.fillable,
+        options.large_print,
+    )
+    email = row.get("email") if sending else None
+    recipient = check_address(email) if email else None
+    return person, request, recipient
+
+
+def row_message(exc: HandoutsError) -> str:
+    """The error as the CSV report words it: the columns by their names ('dob is ...')."""
+    return "; ".join(exc.lines())

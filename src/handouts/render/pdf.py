@@ -1,0 +1,125 @@
+"""Turn rendered HTML into PDF bytes with WeasyPrint: the only WeasyPrint user.
+
+WeasyPrint is imported lazily: it costs about a second per process, and commands that
+do not render (list, validate, screen, packet on a built catalogue) must not pay it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from handouts.errors import RenderError, UnsafeResourceError
+
+log = logging.getLogger(__name__)
+
+_fetcher_class: type[Any] | None = None
+# Kept for the life of the process (a build worker renders many documents): fonts are
+# looked up and @font-face files loaded once, and the logo is decoded once.
+_FONT_CONFIG: Any = None
+_IMAGE_CACHE: dict[str, Any] = {}
+
+
+def _font_config() -> Any:
+    global _FONT_CONFIG
+    if _FONT_CONFIG is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _FONT_CONFIG = FontConfiguration()
+    return _FONT_CONFIG
+
+
+def _project_fetcher() -> type[Any]:
+    """Build (once) a URLFetcher subclass that serves only files below allowed folders."""
+    global _fetcher_class
+    if _fetcher_class is not None:
+        return _fetcher_class
+    from weasyprint.urls import URLFetcher
+
+    class ProjectFetcher(URLFetcher):  # type: ignore[misc]
+        """Refuse the network and any file outside the project's allowed folders."""
+
+        def __init__(self, allowed: Iterable[Path]) -> None:
+            super().__init__(allowed_protocols={"file"}, allow_redirects=False)
+            self.allowed = [p.resolve() for p in allowed]
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            parts = urlsplit(url)
+            if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+                path = Path(unquote(parts.path)).resolve()
+                if any(path.is_relative_to(root) for root in self.allowed) and path.is_file():
+                    return super().fetch(path.as_uri(), headers)
+            self.refused.append(url)
+            raise ValueError(f"refused to load {url}: outside the project")
+
+    _fetcher_class = ProjectFetcher
+    return ProjectFetcher
+
+
+@contextlib.contextmanager
+def reproducible_epoch(day: dt.date) -> Iterator[None]:
+    """Within the block, SOURCE_DATE_EPOCH is the user's, else the content's date.
+
+    WeasyPrint and fontTools read it while writing (font subset timestamps). It is put back
+    afterwards, so nothing leaks into later renders or into child processes.
+    """
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    stamp = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
+    os.environ["SOURCE_DATE_EPOCH"] = before or str(int(stamp))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
+def html_to_pdf(
+    html: str,
+    *,
+    base_url: Path,
+    allowed: Iterable[Path],
+    identifier: bytes,
+    forms: bool = False,
+    tags: bool = True,
+) -> tuple[bytes, int]:
+    """Render html to PDF bytes and page count; fail if it loaded anything outside `allowed`."""
+    import weasyprint
+    from weasyprint.urls import FatalURLFetchingError
+
+    fetcher = _project_fetcher()(allowed)
+    try:
+        source = weasyprint.HTML(string=html, base_url=base_url.resolve().as_uri() + "/", url_fetcher=fetcher)
+        options = {
+            "pdf_identifier": identifier,
+            "pdf_forms": forms,
+            "pdf_tags": tags,
+            "custom_metadata": True,
+        }
+        document = source.render(font_config=_font_config(), cache=_IMAGE_CACHE, **options)
+        if forms:
+            from handouts.render.formfix import fix_form
+
+            pdf = document.write_pdf(finisher=fix_form, **options)
+        else:
+            pdf = document.write_pdf(**options)
+    except FatalURLFetchingError as exc:  # derives from BaseException, not Exception
+        raise UnsafeResourceError(str(exc)) from None
+    except Exception as exc:
+        raise RenderError(f"WeasyPrint failed: {type(exc).__name__}: {exc}") from exc
+    if fetcher.refused:
+        refused = ", ".join(sorted(set(fetcher.refused))[:3])
+        raise UnsafeResourceError(
+            f"refused to load {refused}: documents may only use files in the project's "
+            "templates/ and content/ folders"
+        )
+    assert isinstance(pdf, bytes)
+    return pdf, len(document.pages)

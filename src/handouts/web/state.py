@@ -1,0 +1,41 @@
+"""What every request of one app shares: the project, the clock, locks and the preview's watcher.
+
+Blueprints import this module, never the app factory, so the app and its pages never import
+each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
+
+from flask import current_app
+
+from handouts.project import Project
+
+if TYPE_CHECKING:
+    from handouts.web.watch import Watcher
+
+EXTENSION = "handouts"
+
+
+@dataclass
+class WebState:
+    """What every request of one app needs: the project, and the locks around shared work."""
+
+    project: Project
+    preview: bool
+    today: Callable[[], dt.date]
+    # One packet or render at a time: builds share out/, and WeasyPrint process-wide state.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    watcher: Watcher | None = None
+    # Hashes of (address, packet) sent by email in this run, never the addresses themselves.
+    sent: set[str] = field(default_factory=set)
+
+
+def state() -> WebState:
+    """The state of the app serving the current request."""
+    return cast(WebState, current_app.extensions[EXTENSION])

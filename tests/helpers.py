@@ -1,0 +1,215 @@
+"""Test helpers: the tiny project's files, writing and building it, running the CLI, reading PDFs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+CONTRAINDICATIONS = """\
+version: "1.0"
+items:
+  - id: pregnancy
+    label: Pregnancy
+    question: Are you pregnant, or could you be?
+    severity: check-with-therapist
+    therapist_note: Take care, most of all in the first trimester.
+  - id: metal-allergy
+    label: Metal allergy
+    question: Are you allergic to metal?
+    severity: do-not-treat
+    therapist_note: Do not needle.
+"""
+
+INFO = """\
+id: tiny-info
+kind: info
+title: Tiny information sheet
+version: "1.0"
+effective: 2026-11-01
+summary: A small sheet for tests.
+sections:
+  - heading: What it is
+    paragraphs:
+      - Thin needles go into tight muscles.
+  - heading: Who should not have it
+    paragraphs:
+      - The consent form asks about each of these.
+    contraindications: true
+"""
+
+AFTERCARE = """\
+id: tiny-aftercare
+kind: aftercare
+title: Tiny aftercare sheet
+version: "1.0"
+effective: 2026-11-01
+sections:
+  - heading: After your session
+    bullets:
+      - Soreness is normal.
+  - heading: Your exercises
+    paragraphs:
+      - Your therapist writes them here.
+    write_in_lines: 3
+  - heading: Get help now
+    urgent: true
+    paragraphs:
+      - Chest pain after needling near the chest needs emergency care.
+"""
+
+
+def _consent_section(name: str) -> str:
+    return f"  {name}:\n    heading: {name.title()} heading\n    paragraphs:\n      - {name.title()} text.\n"
+
+
+CONSENT = (
+    """\
+id: tiny-consent
+kind: consent
+title: Tiny consent form
+version: "1.0"
+effective: 2026-11-01
+sections:
+"""
+    + "".join(
+        _consent_section(n)
+        for n in ("treatment", "benefits", "risks", "alternatives", "questions", "withdrawal")
+    )
+    + """\
+checklist:
+  heading: Health questions
+  intro: Tick yes or no.
+signatures:
+  statement: I agree to treatment.
+"""
+)
+
+BRAND = """\
+name: Tiny Clinic
+city: Testville
+colors:
+  primary: "#112233"
+  accent: "#445566"
+font: DejaVu Sans
+"""
+
+
+def tiny_files() -> dict[str, str]:
+    """The files of a small but complete project (templates are the real ones)."""
+    messages = (REPO / "content" / "messages" / "en.yaml").read_text("utf-8")
+    return {
+        "content/messages/en.yaml": messages,
+        "content/contraindications/en.yaml": CONTRAINDICATIONS,
+        "content/documents/tiny-info/en.yaml": INFO,
+        "content/documents/tiny-aftercare/en.yaml": AFTERCARE,
+        "content/documents/tiny-consent/en.yaml": CONSENT,
+        "content/brands/tiny.yaml": BRAND,
+    }
+
+
+def write_tree(root: Path, files: dict[str, str | bytes]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(textwrap.dedent(text) if text.startswith("\n") else text, "utf-8")
+
+
+def write_tiny(root: Path, files: dict[str, str | bytes] | None = None) -> Path:
+    """Write the tiny project (the real templates, plus files over the tiny content) at root."""
+    shutil.copytree(REPO / "templates", root / "templates")
+    write_tree(root, {**tiny_files(), **(files or {})})
+    return root
+
+
+def built_tiny(factory: pytest.TempPathFactory, name: str, *build_args: str) -> Path:
+    """A tiny project built once (`handouts build BUILD_ARGS`), for a module's read-only tests."""
+    root = write_tiny(factory.mktemp(name) / "proj")
+    code, _, err = run_cli(root, "build", *build_args)
+    assert code == 0, err
+    return root
+
+
+def pdftotext(path: Path, *args: str) -> str:
+    """Text of a PDF by poppler, layout kept."""
+    return subprocess.run(
+        ["pdftotext", "-layout", *args, str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def run_cli(root: Path, *args: str) -> tuple[int, str, str]:
+    """Run `handouts --project root ARGS` in-process; return (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from handouts.cli import main
+
+    result = CliRunner().invoke(main, ["--project", str(root), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def page_texts(path: Path) -> list[str]:
+    from pypdf import PdfReader
+
+    return [page.extract_text() or "" for page in PdfReader(path).pages]
+
+
+def unembedded_fonts(path: Path) -> list[str]:
+    """Names of fonts used on any page that carry no embedded font file."""
+    from pypdf import PdfReader
+
+    missing = []
+    for page in PdfReader(path).pages:
+        fonts = page.get("/Resources", {}).get_object().get("/Font", {})
+        for ref in fonts.get_object().values():
+            font = ref.get_object()
+            desc_font = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            desc = desc_font.get("/FontDescriptor")
+            desc = desc.get_object() if desc is not None else {}
+            if not any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                missing.append(str(font.get("/BaseFont")))
+    return missing
+
+
+def render_page_png(pdf: Path, dest: Path, page: int) -> Path:
+    """One page of a PDF as a 72 dpi PNG (1 px = 1 pt), by poppler."""
+    subprocess.run(["pdftoppm", "-r", "72", "-f", str(page), "-l", str(page), "-png", "-singlefile",
+                    str(pdf), str(dest)], check=True)  # fmt: skip
+    return dest.with_suffix(".png")
+
+
+def dark_pixels(png: Path, box: tuple[int, int, int, int]) -> int:
+    """How many pixels in box are darker than mid-grey."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        return sum(image.convert("L").crop(box).histogram()[:128])
+
+
+def fill_form(src: Path, dest: Path, values: dict[str, str]) -> Path:
+    """Fill a form like a script would: pypdf, keeping the form's own appearance streams."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(src))
+    writer.update_page_form_field_values(None, values, auto_regenerate=False)
+    writer.write(dest)
+    return dest
+
+
+# --- the robustness suite's figures (README "Reliability") -------------------------------
+
+RELIABILITY: dict[str, int] = {}
+
+
+def tally(name: str, count: int = 1) -> None:
+    """Count a generated input, injected fault or outcome for the end-of-run summary."""
+    RELIABILITY[name] = RELIABILITY.get(name, 0) + count
+
+
