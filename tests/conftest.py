@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import RELIABILITY, write_tiny
+from helpers import RELIABILITY, built_tiny, copy_project, write_tiny
 
 
 @pytest.fixture
@@ -23,6 +23,24 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def tiny(make_project: Callable[..., Path]) -> Path:
     return make_project()
+
+
+@pytest.fixture(scope="session")
+def tiny_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny project, built once per test run (in two worker processes). Never change it: copy it."""
+    return built_tiny(tmp_path_factory, "tiny-built", "-j", "2")
+
+
+@pytest.fixture
+def built_project(tiny_built: Path, tmp_path: Path) -> Path:
+    """A copy of the built tiny project, for one test to change (its snapshot is current)."""
+    return copy_project(tiny_built, tmp_path / "proj")
+
+
+@pytest.fixture(scope="module")
+def module_built(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the built tiny project shared by one module's tests."""
+    return copy_project(tiny_built, tmp_path_factory.mktemp("module-built") / "proj")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,5 +63,3 @@ def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: p
     if RELIABILITY:
         write = terminalreporter.write_line  # type: ignore[attr-defined]
         write("reliability figures: " + ", ".join(f"{k}={v}" for k, v in sorted(RELIABILITY.items())))
-
-

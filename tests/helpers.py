@@ -131,11 +131,17 @@ def write_tiny(root: Path, files: dict[str, str | bytes] | None = None) -> Path:
 
 
 def built_tiny(factory: pytest.TempPathFactory, name: str, *build_args: str) -> Path:
-    """A tiny project built once (`handouts build BUILD_ARGS`), for a module's read-only tests."""
+    """A tiny project built (`handouts build BUILD_ARGS`) into a new temporary folder."""
     root = write_tiny(factory.mktemp(name) / "proj")
     code, _, err = run_cli(root, "build", *build_args)
     assert code == 0, err
     return root
+
+
+def copy_project(source: Path, dest: Path) -> Path:
+    """A copy of a (built) project: out/ and its snapshot stay current, for they name no paths."""
+    shutil.copytree(source, dest, symlinks=True)
+    return dest
 
 
 def pdftotext(path: Path, *args: str) -> str:
@@ -211,5 +217,3 @@ RELIABILITY: dict[str, int] = {}
 def tally(name: str, count: int = 1) -> None:
     """Count a generated input, injected fault or outcome for the end-of-run summary."""
     RELIABILITY[name] = RELIABILITY.get(name, 0) + count
-
-

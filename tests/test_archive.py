@@ -23,7 +23,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from helpers import built_tiny, dark_pixels, fill_form, pdftotext, render_page_png, run_cli
+from helpers import dark_pixels, fill_form, pdftotext, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 ANSWERS = {
@@ -43,11 +43,9 @@ NS = {
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Built once for the module (as in test_screen.py): the same tiny project make_project
-    # writes, so that each test does not pay for a WeasyPrint build.
-    root = built_tiny(tmp_path_factory, "archive", "--only", "tiny-consent", "-j", "1")
-    return root
+def project(module_built: Path) -> Path:
+    # The tiny project as built once per run, so that no test pays for a WeasyPrint build.
+    return module_built
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from handouts.project import Project
 from handouts.web.app import create_app
 from handouts.web.server import make_server
 
-from helpers import REPO, run_cli, write_tiny
+from helpers import REPO, copy_project, run_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -88,10 +88,9 @@ def serve(root: Path, preview: bool = False) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def built(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A tiny project with the packet's outputs built, and the CLI's packet for PATIENT."""
-    root = tmp_path_factory.mktemp("browser") / "proj"
-    write_tiny(root)
+    root = copy_project(tiny_built, tmp_path_factory.mktemp("browser") / "proj")
     reference = root.parent / "cli-packet.pdf"
     code, _, err = run_cli(
         root, "packet", "--patient", PATIENT["name"], "--dob", PATIENT["dob"], "--date", PATIENT["date"],

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from helpers import INFO, built_tiny, page_texts, pdftotext, run_cli, unembedded_fonts
+from helpers import INFO, page_texts, pdftotext, run_cli, unembedded_fonts
 
 Make = Callable[..., Path]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny project built once for the read-only tests of this module."""
-    return built_tiny(tmp_path_factory, "built", "-j", "2")
+def built(module_built: Path) -> Path:
+    """The tiny project as built once per run (with two workers), for this module's tests."""
+    return module_built
 
 
 DOCUMENTS = [
@@ -143,8 +143,8 @@ def test_checklist_rows_are_never_split_across_pages(make_project: Make) -> None
         assert "would you like to tell us more?" in flat
 
 
-def test_failing_document_leaves_others_built_and_old_pdf_intact(make_project: Make) -> None:
-    root = make_project()
+def test_failing_document_leaves_others_built_and_old_pdf_intact(built_project: Path) -> None:
+    root = built_project
     assert run_cli(root, "build")[0] == 0
     old = (root / "out/tiny/en/tiny-info.pdf").read_bytes()
     (root / "content/documents/tiny-info/en.yaml").write_text(INFO.replace("title:", "titel:"))

@@ -11,14 +11,14 @@ import pytest
 from pikepdf.form import Form, TextField
 from pypdf import PdfReader
 
-from helpers import built_tiny, page_texts
+from helpers import page_texts
 
 CONSENT = "out/tiny/en/tiny-consent-fillable.pdf"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return built_tiny(tmp_path_factory, "fieldtext", "-j", "2")
+def project(tiny_built: Path) -> Path:
+    return tiny_built  # read only
 
 
 def fill(path: Path, values: dict[str, str]) -> pikepdf.Pdf:

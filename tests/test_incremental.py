@@ -24,8 +24,8 @@ def built_paths(err: str) -> set[str]:
     return {line.split("built: ", 1)[1] for line in err.splitlines() if line.startswith("built: ")}
 
 
-def test_noop_build_renders_nothing(make_project: Make) -> None:
-    root = make_project()
+def test_noop_build_renders_nothing(built_project: Path) -> None:
+    root = built_project
     assert run_cli(root, "build")[0] == 0
     code, _, err = run_cli(root, "build")
     assert code == 0
@@ -33,8 +33,8 @@ def test_noop_build_renders_nothing(make_project: Make) -> None:
     assert "built 0, unchanged 10, failed 0" in err
 
 
-def test_touching_a_template_rebuilds_exactly_its_dependants(make_project: Make) -> None:
-    root = make_project()
+def test_touching_a_template_rebuilds_exactly_its_dependants(built_project: Path) -> None:
+    root = built_project
     assert run_cli(root, "build")[0] == 0
     consent = root / "templates/consent.html.j2"
     consent.write_text(consent.read_text() + "\n{# a comment changes the bytes #}\n")
@@ -62,11 +62,11 @@ def test_touching_a_template_rebuilds_exactly_its_dependants(make_project: Make)
     assert len(built_paths(err)) == 8  # every document variant; not the packet stamps
 
 
-def test_check_reports_stale_missing_and_extra(make_project: Make) -> None:
-    root = make_project()
-    code, out, _ = run_cli(root, "build", "--check")
+def test_check_reports_stale_missing_and_extra(make_project: Make, built_project: Path) -> None:
+    code, out, _ = run_cli(make_project(name="unbuilt"), "build", "--check")
     assert code == 1
     assert "missing: tiny/en/tiny-info.pdf" in out
+    root = built_project  # the same project, built
     assert run_cli(root, "build")[0] == 0
     assert run_cli(root, "build", "--check")[0] == 0
     info = root / "content/documents/tiny-info/en.yaml"
@@ -84,10 +84,10 @@ def test_check_reports_stale_missing_and_extra(make_project: Make) -> None:
     assert "extra: tiny/en/old-doc.pdf" in out
 
 
-def test_prune_removes_outputs_whose_content_is_gone_and_nothing_else(make_project: Make) -> None:
+def test_prune_removes_outputs_whose_content_is_gone_and_nothing_else(built_project: Path) -> None:
     import shutil
 
-    root = make_project()
+    root = built_project
     assert run_cli(root, "build")[0] == 0
     stranger = root / "out/tiny/en/someone-elses.pdf"
     stranger.write_bytes(b"%PDF-1.7\n")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from helpers import built_tiny, page_texts, run_cli
+from helpers import page_texts, run_cli
 
 DETAILS = [
     "--patient",
@@ -28,9 +28,8 @@ DETAILS = [
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = built_tiny(tmp_path_factory, "packet", "-j", "2")
-    return root
+def project(module_built: Path) -> Path:
+    return module_built
 
 
 def packet(project: Path, tmp_path: Path, *args: str) -> tuple[int, Path, str]:

@@ -12,20 +12,19 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from helpers import REPO, run_cli, write_tiny
+from helpers import REPO, run_cli
 
 DAY = "2026-12-01"
 HEADER = "patient,dob,date,therapist,area,docs,lang,brand,email"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny project, with the outputs a default packet needs built once."""
-    root = tmp_path_factory.mktemp("packets") / "proj"
-    write_tiny(root)
-    code, _, err = run_cli(root, "packet", "--patient", "W", "-o", str(root.parent / "warm.pdf"))
+def project(module_built: Path) -> Path:
+    """The tiny project, built (the outputs a default packet needs among them)."""
+    warm = module_built.parent / "warm.pdf"
+    code, _, err = run_cli(module_built, "packet", "--patient", "W", "-o", str(warm))
     assert code == 0, err
-    return root
+    return module_built
 
 
 def write_csv(path: Path, *lines: str, bom: bool = False) -> Path:

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject, NumberObject, TextStringObject
 
-from helpers import INFO, built_tiny, run_cli, tally
+from helpers import INFO, copy_project, run_cli, tally
 
 Make = Callable[..., Path]
 ERROR_LINE = re.compile(r"^(content|templates)/[^:\s]+(:\d+)?: .+$|^Aborted with \d+ content errors?\.$")
@@ -282,9 +282,9 @@ def test_injected_content_and_patient_fields_never_reach_the_network(tiny: Path,
 
 
 @pytest.fixture(scope="module")
-def forms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+def forms(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """A flagged and an incomplete filled consent form, and the project that made them."""
-    root = built_tiny(tmp_path_factory, "fuzzforms", "--only", "tiny-consent")
+    root = copy_project(tiny_built, tmp_path_factory.mktemp("fuzzforms") / "proj")
     blank = root / "out/tiny/en/tiny-consent-fillable.pdf"
     result = {"root": str(root).encode()}
     for name, values in {
@@ -472,9 +472,8 @@ def test_concurrent_builds_keep_manifest_and_files_consistent(make_project: Make
 
 
 @pytest.fixture(scope="module")
-def day_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = built_tiny(tmp_path_factory, "day", "-j", "2")
-    return root
+def day_project(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_project(tiny_built, tmp_path_factory.mktemp("day") / "proj")
 
 
 CELLS = st.one_of(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from helpers import built_tiny, dark_pixels, fill_form, render_page_png, run_cli
+from helpers import dark_pixels, fill_form, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 SIGNED = {
@@ -21,9 +21,8 @@ SIGNED = {
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = built_tiny(tmp_path_factory, "screen", "--only", "tiny-consent", "-j", "1")
-    return root
+def project(tiny_built: Path) -> Path:
+    return tiny_built  # read only: forms are filled into tmp_path
 
 
 @pytest.fixture

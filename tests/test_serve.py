@@ -23,7 +23,7 @@ from pypdf import PdfReader, PdfWriter
 from handouts.project import Project
 from handouts.web.app import create_app
 
-from helpers import run_cli, tiny_files, write_tiny
+from helpers import copy_project, run_cli, tiny_files
 
 PATIENT = {
     "name": "Zoë Quintana-Oakes",
@@ -37,10 +37,9 @@ SIGNED = {"consent.agree": "/Yes", "patient.name": "Zoë Quintana-Oakes", "patie
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+def built(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     """A tiny project whose packet outputs are built, and the CLI's packet for PATIENT."""
-    root = tmp_path_factory.mktemp("serve") / "proj"
-    write_tiny(root)
+    root = copy_project(tiny_built, tmp_path_factory.mktemp("serve") / "proj")
     target = root.parent / "cli-packet.pdf"
     code, _, err = run_cli(
         root, "packet", "--patient", PATIENT["name"], "--dob", PATIENT["dob"], "--date", PATIENT["date"],

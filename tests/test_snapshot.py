@@ -40,8 +40,8 @@ def modules_after(root: Path, *args: str) -> tuple[set[str], str]:
     return set(filter(None, result.stdout.strip().split(","))), result.stderr
 
 
-def test_noop_build_loads_no_content_models_or_templates(make_project: Make) -> None:
-    root = make_project()
+def test_noop_build_loads_no_content_models_or_templates(built_project: Path) -> None:
+    root = built_project
     assert run_cli(root, "build")[0] == 0
     loaded, err = modules_after(root, "build")
     assert loaded == set()
@@ -64,9 +64,10 @@ def test_noop_build_loads_no_content_models_or_templates(make_project: Make) -> 
     ],
 )
 def test_any_change_means_the_full_path(
-    make_project: Make, change: str, monkeypatch: pytest.MonkeyPatch
+    built_project: Path, change: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = make_project({"content/README.txt": "Notes for editors; no output depends on them.\n"})
+    root = built_project
+    (root / "content/README.txt").write_text("Notes for editors; no output depends on them.\n")
     assert run_cli(root, "build")[0] == 0
     assert quick(root) is not None
     if change == "edit content":
@@ -91,16 +92,16 @@ def test_any_change_means_the_full_path(
     assert quick(root, check=True) is None
 
 
-def test_filtered_and_forced_builds_never_take_the_quick_path(make_project: Make) -> None:
-    root = make_project()
+def test_filtered_and_forced_builds_never_take_the_quick_path(built_project: Path) -> None:
+    root = built_project
     assert run_cli(root, "build")[0] == 0
     assert quick(root, force=True) is None
     assert quick(root, brands=("tiny",)) is None
     assert quick(root, shard=(1, 2)) is None
 
 
-def test_snapshot_written_only_when_the_whole_catalogue_is_current_and_clean(make_project: Make) -> None:
-    root = make_project()
+def test_snapshot_written_only_when_the_whole_catalogue_is_current_and_clean(built_project: Path) -> None:
+    root = built_project
     info = root / "content/documents/tiny-info/en.yaml"
     good = info.read_text()
     info.write_text(good.replace("title: Tiny information sheet\n", ""))  # a missing field
@@ -119,8 +120,8 @@ def test_snapshot_written_only_when_the_whole_catalogue_is_current_and_clean(mak
     assert {r.status for r in report.results} == {"unchanged"}  # type: ignore[attr-defined]
 
 
-def test_an_edit_then_a_build_is_seen_by_the_next_quick_check(make_project: Make) -> None:
-    root = make_project()
+def test_an_edit_then_a_build_is_seen_by_the_next_quick_check(built_project: Path) -> None:
+    root = built_project
     assert run_cli(root, "build")[0] == 0
     sheet = root / "templates/sheet.html.j2"
     sheet.write_text(sheet.read_text() + "\n")
@@ -135,11 +136,11 @@ def test_an_edit_then_a_build_is_seen_by_the_next_quick_check(make_project: Make
     "index",
     [{"documents": []}, {}, "not an index", {"default_language": 1, "languages": None}],
 )
-def test_a_damaged_snapshot_means_the_full_path_not_a_crash(make_project: Make, index: object) -> None:
+def test_a_damaged_snapshot_means_the_full_path_not_a_crash(built_project: Path, index: object) -> None:
     from handouts.build import snapshot
     from handouts.project import Project
 
-    root = make_project()
+    root = built_project
     assert run_cli(root, "build")[0] == 0
     manifest = root / "out/manifest.json"
     data = json.loads(manifest.read_text())
@@ -154,10 +155,10 @@ def test_a_damaged_snapshot_means_the_full_path_not_a_crash(make_project: Make, 
     assert quick(root) is not None
 
 
-def test_a_new_file_in_a_symlinked_folder_means_the_full_path(make_project: Make, tmp_path: Path) -> None:
+def test_a_new_file_in_a_symlinked_folder_means_the_full_path(built_project: Path, tmp_path: Path) -> None:
     outside = tmp_path / "shared-docs"
     outside.mkdir()
-    root = make_project()
+    root = built_project
     (root / "content/documents/shared").symlink_to(outside, target_is_directory=True)
     assert run_cli(root, "build")[0] == 0
     assert quick(root) is not None
