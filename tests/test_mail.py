@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from helpers import CONTRAINDICATIONS, REPO, run_cli, tiny_files, write_tree
+from helpers import CONTRAINDICATIONS, REPO, copy_project, run_cli, write_tree
 
 DAY = "2026-12-01"
 
@@ -84,14 +84,12 @@ def smtp_settings(project: Path, port: int, extra: str = "") -> None:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny project with French added; the outputs the tests' packets need are built once."""
-    root = tmp_path_factory.mktemp("mail") / "proj"
-    shutil.copytree(REPO / "templates", root / "templates")
+def project(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built tiny project with French added; the outputs the tests' packets need are built."""
+    root = copy_project(tiny_built, tmp_path_factory.mktemp("mail") / "proj")
     write_tree(
         root,
         {
-            **tiny_files(),
             "content/messages/fr.yaml": (REPO / "content/messages/fr.yaml").read_text("utf-8"),
             "content/contraindications/fr.yaml": CONTRAINDICATIONS,
         },

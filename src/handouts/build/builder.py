@@ -224,6 +224,10 @@ def _render_all(
     # Not plain fork: a process that already rendered holds Pango/GLib state that a forked
     # child must not reuse (seen as workers dying under pytest and in `serve`).
     context = multiprocessing.get_context("forkserver")
+    # The server imports the renderer once (it never renders, so forking it is safe) and each
+    # worker starts from it: no WeasyPrint import per worker, and none per build in a process
+    # that builds many times (the server lives as long as this process).
+    context.set_forkserver_preload(["handouts.render.output", "handouts.render.pdf", "weasyprint"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [(spec, pool.submit(render_output, root, spec)) for spec in specs]
         for spec, future in futures:
