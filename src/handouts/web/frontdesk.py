@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 from handouts.content.catalogue import Catalogue, load_catalogue
 from handouts.errors import HandoutsError, InputErrors
 from handouts.intake.screen import MAX_PDF_BYTES, ScreenResult, screen_bytes
-from handouts.packet.make import Packet, make_packet, resolve
+from handouts.packet.make import Packet, Plan, make_packet, resolve
 from handouts.packet.naming import packet_flags
 from handouts.packet.request import PacketRequest, Patient, make_patient
 from handouts.project import Project
@@ -231,7 +231,8 @@ def check_packet(
 ) -> tuple[dict[str, str], Patient | None, PacketRequest | None]:
     """Check every field with the checks `handouts packet` makes; return errors by field name."""
     errors: dict[str, str] = {}
-    patient = None
+    patient: Patient | None = None
+    plan: Plan | None = None
     try:
         patient = make_patient(
             project, values["name"], values["dob"], values["date"], values["therapist"], values["area"], today
@@ -246,7 +247,7 @@ def check_packet(
         problem = check_email(cat, values["email"])
         if problem:
             errors["email"] = problem
-    if errors or patient is None:
+    if errors or patient is None or plan is None:
         return errors, None, None
     request_ = PacketRequest(
         patient,
