@@ -33,11 +33,12 @@ from typing import Any
 import yaml
 
 import handouts
-from handouts.build import render_output
-from handouts.content import Catalogue, Project, load_catalogue
+from handouts.content.catalogue import Catalogue, load_catalogue
 from handouts.errors import HandoutsError
-from handouts.outputs import VARIANTS, OutputSpec, plan_outputs
-from handouts.render import render_html
+from handouts.project import Project
+from handouts.render.html import render_html
+from handouts.render.output import render_output
+from handouts.render.outputs import VARIANTS, OutputSpec, plan_outputs
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = Path(handouts.__file__).resolve().parent
@@ -417,9 +418,9 @@ def _layout_only(project: Project, html: str) -> None:
     """WeasyPrint's layout of the HTML, with the same base URL and URL fetcher as handouts."""
     import weasyprint
 
-    from handouts.pdf import _project_fetcher
+    from handouts.render.pdf import url_fetcher
 
-    fetcher = _project_fetcher()([project.templates, project.content])
+    fetcher = url_fetcher([project.templates, project.content])
     base_url = project.templates.resolve().as_uri() + "/"
     weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
 

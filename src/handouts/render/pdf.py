@@ -63,6 +63,11 @@ def _project_fetcher() -> type[Any]:
     return ProjectFetcher
 
 
+def url_fetcher(allowed: Iterable[Path]) -> Any:
+    """A WeasyPrint URL fetcher that serves only files below the allowed folders."""
+    return _project_fetcher()(allowed)
+
+
 @contextlib.contextmanager
 def reproducible_epoch(day: dt.date) -> Iterator[None]:
     """Within the block, SOURCE_DATE_EPOCH is the user's, else the content's date.
@@ -95,7 +100,7 @@ def html_to_pdf(
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
-    fetcher = _project_fetcher()(allowed)
+    fetcher = url_fetcher(allowed)
     try:
         source = weasyprint.HTML(string=html, base_url=base_url.resolve().as_uri() + "/", url_fetcher=fetcher)
         options = {
