@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from helpers import CONSENT, INFO, REPO, page_texts, run_cli, tiny_files, write_tree
+from helpers import CONSENT, INFO, REPO, copy_project, page_texts, run_cli, tiny_files, write_tree
 
 Make = Callable[..., Path]
 
@@ -44,20 +43,16 @@ def french_files() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("a11y") / "proj"
-    shutil.copytree(REPO / "templates", root / "templates")
+def project(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny project with French and a brand with a logo, all built (tiny/en is the session's)."""
+    root = copy_project(tiny_built, tmp_path_factory.mktemp("a11y") / "proj")
     write_tree(
         root,
-        {
-            **tiny_files(),
-            **french_files(),
-            "content/brands/logo.yaml": LOGO_BRAND,
-            "content/brands/logo.svg": SVG,
-        },
+        {**french_files(), "content/brands/logo.yaml": LOGO_BRAND, "content/brands/logo.svg": SVG},
     )
     code, _, err = run_cli(root, "build", "-j", "2")
     assert code == 0, err
+    assert "built 30, unchanged 10" in err  # the English tiny outputs were current already
     return root
 
 
