@@ -199,6 +199,19 @@ def dark_pixels(png: Path, box: tuple[int, int, int, int]) -> int:
         return sum(image.convert("L").crop(box).histogram()[:128])
 
 
+def qualified_name(field: object) -> str:
+    """A pypdf field's (or widget's) fully qualified name: its /T and its parents' joined by periods."""
+    parts = []
+    node = field.get_object()  # type: ignore[attr-defined]
+    for _ in range(16):
+        if "/T" in node:
+            parts.append(str(node["/T"]))
+        if "/Parent" not in node:
+            break
+        node = node["/Parent"].get_object()
+    return ".".join(reversed(parts))
+
+
 def fill_form(src: Path, dest: Path, values: dict[str, str]) -> Path:
     """Fill a form like a script would: pypdf, keeping the form's own appearance streams."""
     from pypdf import PdfReader, PdfWriter

@@ -82,6 +82,9 @@ def test_fillable_packet_keeps_the_form_and_screen_reads_it(project: Path, tmp_p
     assert fields["patient.name"]["/V"] == "Jane Doe"
     assert fields["therapist.name"]["/V"] == "Sam Lee"
     assert "contraindication.pregnancy" in fields
+    # The form's field hierarchy survives the merge: no partial name holds a period.
+    partial = [str(f["/T"]) for f in fields.values() if "/T" in f]
+    assert "contraindication" in partial and not [name for name in partial if "." in name]
     code, out, _ = run_cli(project, "screen", "--json", str(target))
     assert code == 3  # nothing answered yet
     data = json.loads(out)
