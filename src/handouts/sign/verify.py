@@ -81,9 +81,9 @@ class VerifyResult:
         for sig in self.signatures:
             if not sig.intact:
                 found.append(
-                    f"{sig.field}: the signed bytes no longer match the signature (the file was rewritten)"
+                    f"{sig.field}: the signed bytes no longer match: the file was rewritten or damaged"
                 )
-            elif sig.changes != "none" and not sig.ok and sig.trusted_as is not None:
+            elif sig.changes == "other" or (sig.changes == "form filling" and sig.permitted == "none"):
                 found.append(f"{sig.field}: changed after signing: {'; '.join(sig.changed) or sig.changes}")
             if sig.trusted_as is None:
                 found.append(
@@ -233,7 +233,9 @@ def _check(reader: Any, sig: Any, trust: Trust) -> SignatureCheck:
     else:
         changes = "other"
     changed: tuple[str, ...] = ()
-    if changes == "other" and intact:
+    if not intact:
+        changes, changed = "other", ("the signed bytes no longer match: the file was rewritten or damaged",)
+    elif changes == "other":
         try:
             changed = tuple(describe(reader, sig.signed_revision))
         except Exception:  # describing is a courtesy; the verdict stands without it
@@ -298,6 +300,18 @@ def worst(results: list[VerifyResult]) -> Status:
     if not results:
         return "valid"
     return max((r.status for r in results), key=SEVERITY_ORDER.index)
+
+
+def summary(result: VerifyResult) -> str:
+    """One line for `screen` and the front desk: "signature valid", or what is wrong."""
+    if result.status == "valid":
+        filled = any(s.changes == "form filling" for s in result.signatures)
+        return "signature valid" + (" (form filled in after signing, as permitted)" if filled else "")
+    if result.status == "unsigned":
+        return "unsigned"
+    if result.status == "unreadable":
+        return f"signature unreadable: {result.error}"
+    return "TAMPERED: " + "; ".join(result.problems)
 
 
 def report_lines(result: VerifyResult) -> list[str]:
