@@ -92,6 +92,16 @@ def test_fillable_packet_keeps_the_form_and_screen_reads_it(project: Path, tmp_p
     assert data["patient_name"] == "Jane Doe"
 
 
+def test_packet_names_only_embedded_fonts(project: Path, tmp_path: Path) -> None:
+    # A record archived from a packet is PDF/A: every font it names must be embedded (the
+    # stamp once carried the form's unembedded ZapfDingbats into every first page).
+    code, target, err = packet(project, tmp_path, "--fillable")
+    assert code == 0, err
+    rows = subprocess.run(["pdffonts", str(target)], check=True, capture_output=True, text=True).stdout
+    fonts = rows.splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), rows
+
+
 def marked_content(page: Any) -> list[tuple[str, int | None, list[str]]]:
     """Each marked-content sequence on a page: (tag, MCID or None, XObjects it draws)."""
     import pikepdf
