@@ -75,7 +75,9 @@ class SigningSettings(Model):
     certificate: Short
     password_env: EnvName
     # An RFC 3161 time-stamp authority: records then carry a trusted time (PAdES B-T).
-    timestamp_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)] | None = None
+    timestamp_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)] | None = (
+        None
+    )
     # Other signers `verify` accepts: certificate files (PEM or DER, relative to the project
     # folder) or SHA-256 fingerprints (an earlier clinic certificate, the clinic's CA).
     trusted: tuple[Short, ...] = ()

@@ -14,7 +14,7 @@ from typing import Any
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 
-from handouts.sign.policy import PROVENANCE_PREFIX
+from handouts.sign.policy import PROVENANCE_PREFIX, info_of
 from handouts.sign.signer import APPROVAL_FIELD, CERTIFICATION_FIELD
 
 MAX_FIELDS = 2_000
@@ -137,8 +137,7 @@ def _is_signature_field(name: str) -> bool:
 
 
 def _info(revision: HistoricalResolver) -> dict[str, str]:
-    info = revision.trailer_view.get("/Info")
-    info = info.get_object() if info is not None else None
+    info = info_of(revision)
     if not isinstance(info, generic.DictionaryObject):
         return {}
     return {str(k): repr(info.raw_get(k)) for k in info}

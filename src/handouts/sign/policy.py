@@ -95,9 +95,16 @@ class ProvenanceInfoRule(WhitelistRule):
         yield from DocInfoRule().apply(old, new)
 
 
+def info_of(revision: HistoricalResolver) -> Any:
+    """The document information dictionary as it was in this revision (or None)."""
+    trailer = revision.trailer_view
+    raw = trailer.raw_get("/Info") if "/Info" in trailer else None
+    # The trailer's references resolve against the newest revision: resolve through this one.
+    return revision(raw.reference) if isinstance(raw, generic.IndirectObject) else raw
+
+
 def _provenance(revision: HistoricalResolver) -> dict[str, bytes]:
-    info = revision.trailer_view.get("/Info")
-    info = info.get_object() if info is not None else None
+    info = info_of(revision)
     if not isinstance(info, generic.DictionaryObject):
         return {}
     found = {}

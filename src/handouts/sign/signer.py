@@ -62,6 +62,20 @@ def _asn1_certificate(certificate: Any) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))
 
 
+class _MetadataKeepingWriter(IncrementalPdfFileWriter):
+    """An incremental writer that leaves the document information and XMP metadata alone.
+
+    pyHanko sets XMP's pdf:Producer to itself but appends itself to the information
+    dictionary's /Producer, so a PDF/A record's two would disagree (PDF/A forbids it). Its
+    maintainer's advice for leaving metadata alone is to override this method (pyHanko
+    issue #223); the record's metadata then stays exactly as `archive` wrote it, and the
+    signature carries the signing time.
+    """
+
+    def _update_meta(self) -> None:
+        return None
+
+
 _signers: dict[str, _LoadedKeySigner] = {}
 
 
@@ -81,6 +95,7 @@ class SignRequest:
     field: str
     certify: bool  # a certification (DocMDP, form filling allowed) or an approval signature
     timestamp_url: str | None = None
+    keep_metadata: bool = False  # leave /Info and XMP untouched (PDF/A records)
 
 
 def sign(pdf: bytes, identity: Identity, request: SignRequest) -> bytes:
@@ -101,10 +116,12 @@ def sign(pdf: bytes, identity: Identity, request: SignRequest) -> bytes:
     reserve = (
         None
         if timestamper
-        else RESERVE_BASE + sum(len(c.dump()) for c in (signer.signing_cert, *signer.cert_registry))
+        # pyHanko counts the hex digits of /Contents: two per byte.
+        else 2 * (RESERVE_BASE + sum(len(c.dump()) for c in (signer.signing_cert, *signer.cert_registry)))
     )
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        kind = _MetadataKeepingWriter if request.keep_metadata else IncrementalPdfFileWriter
+        writer = kind(io.BytesIO(pdf), strict=False)
         pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper)
         out = pdf_signer.sign_pdf(writer, bytes_reserved=reserve)
     except timestamps.TimestampRequestError as exc:
