@@ -445,3 +445,94 @@ def test_anything_appended_to_a_sealed_record_is_a_change(
     touched = _incremental(sealed, tmp_path / "touched.pdf", _add_content_stream)
     result = verify(touched, trust)
     assert result.status == "invalid" and result.signatures[0].changes == "other"
+
+
+@pytest.fixture
+def tsa() -> Any:
+    """A local RFC 3161 time-stamp authority on 127.0.0.1 (pyHanko's test time-stamper)."""
+    import http.server
+    import threading
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import tsp
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # the test stamper is RSA-only
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Time-Stamp Authority")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    stamper = DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(
+            key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption())
+        ),
+    )  # fmt: skip
+    requests = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 -- the http.server API
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            requests.append(body)
+            reply = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_time_stamped_record_is_pades_b_t_and_stays_pdfa(
+    record: bytes, identity: Any, trust: Any, tsa: Any, tmp_path: Path
+) -> None:
+    from handouts.sign.seal import seal
+
+    url, requests = tsa
+    sealed = tmp_path / "sealed.pdf"
+    sealed.write_bytes(seal(record, identity, timestamp_url=url))
+    assert requests  # the authority was asked
+    check_pdfa3b(sealed)
+    report = pdfsig(sealed)
+    assert "Signature is Valid" in report and "Total document signed" in report
+    result = verify(sealed, trust)
+    assert result.status == "valid"
+    stamped = result.signatures[0].timestamp
+    assert stamped is not None
+    assert abs(dt.datetime.fromisoformat(stamped) - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+
+
+def test_an_unreachable_time_stamp_authority_writes_nothing(record: bytes, identity: Any) -> None:
+    import socket
+
+    from handouts.errors import OutputError
+    from handouts.sign.seal import seal
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(OutputError, match="time-stamp authority did not answer"):
+        seal(record, identity, timestamp_url=f"http://127.0.0.1:{port}/")
