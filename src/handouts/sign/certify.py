@@ -12,6 +12,9 @@ from handouts.sign.identity import Identity
 from handouts.sign.signer import CERTIFICATION_FIELD, SignRequest, sign
 
 
-def certify(pdf: bytes, identity: Identity) -> bytes:
-    """Return the packet with a certification signature that allows form filling only."""
-    return sign(pdf, identity, SignRequest(field=CERTIFICATION_FIELD, certify=True))
+def certify(pdf: bytes, identity: Identity, password: str | None = None) -> bytes:
+    """Return the packet with a certification signature that allows form filling only.
+
+    password: the packet's, when it is encrypted (the signature goes inside the encryption).
+    """
+    return sign(pdf, identity, SignRequest(field=CERTIFICATION_FIELD, certify=True), password)

@@ -98,8 +98,8 @@ class SignRequest:
     keep_metadata: bool = False  # leave /Info and XMP untouched (PDF/A records)
 
 
-def sign(pdf: bytes, identity: Identity, request: SignRequest) -> bytes:
-    """Return pdf with one more signature, added as an incremental update."""
+def sign(pdf: bytes, identity: Identity, request: SignRequest, password: str | None = None) -> bytes:
+    """Return pdf with one more signature, added as an incremental update (password: if encrypted)."""
     meta = signers.PdfSignatureMetadata(
         field_name=request.field,
         md_algorithm="sha256",
@@ -122,6 +122,10 @@ def sign(pdf: bytes, identity: Identity, request: SignRequest) -> bytes:
     try:
         kind = _MetadataKeepingWriter if request.keep_metadata else IncrementalPdfFileWriter
         writer = kind(io.BytesIO(pdf), strict=False)
+        if writer.prev.encrypted:
+            if not password:
+                raise OutputError("the packet is encrypted: certifying it needs its password")
+            writer.encrypt(password.encode("utf-8"))
         pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper)
         out = pdf_signer.sign_pdf(writer, bytes_reserved=reserve)
     except timestamps.TimestampRequestError as exc:

@@ -184,6 +184,12 @@ def packet() -> ResponseReturnValue:
     try:
         with web.lock:
             made = make_packet(web.project, request_)
+            if made.signing and request_.fillable:  # certified last, as `handouts packet` does
+                from dataclasses import replace
+
+                from handouts.sign.packets import finish
+
+                made = replace(made, pdf=finish(web.project.root, made, made.pdf, request_.fillable))
         file_name = made.file_name(
             patient, flags=packet_flags(request_.fillable, request_.large_print, False)
         )
