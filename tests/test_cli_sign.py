@@ -174,3 +174,30 @@ def test_a_password_in_handouts_yaml_is_refused_with_its_line(tmp_path: Path) ->
     code, _, err = run_cli(root, "validate")
     assert code == 2 and "handouts.yaml:4" in err and "never write the certificate's password" in err
     assert "hunter2" not in err
+
+
+def test_front_desk_certifies_packets_and_names_tampering(project: Path, packets: dict[str, Path]) -> None:
+    import io
+    import re
+
+    from handouts.project import Project
+    from handouts.web.app import create_app
+
+    client = create_app(Project(project)).test_client()
+
+    def token() -> str:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").get_data(as_text=True))
+        assert found
+        return found.group(1)
+
+    form = {"csrf_token": token(), "name": "Jane Doe", "dob": "1980-02-03", "date": "2026-12-01",
+            "brand": "tiny", "lang": "en", "docs": ["tiny-info", "tiny-consent"], "fillable": "on",
+            "action": "download"}  # fmt: skip
+    response = client.post("/packet", data=form)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert b"/ByteRange" in response.data  # certified, as the CLI's
+    for name, words in (("filled", "signature valid"), ("changed", "TAMPERED")):
+        upload = {"csrf_token": token(), "consent_pdf": (io.BytesIO(packets[name].read_bytes()), "f.pdf")}
+        html = client.post("/screen", data=upload, content_type="multipart/form-data").get_data(as_text=True)
+        assert words in html, name
+    assert "page 1: its content streams were replaced or added to" in html
