@@ -16,10 +16,43 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from handouts.errors import OutputError, Problem, ProjectError
-from handouts.models import SigningSettings
+
+
+class SigningSettings(Protocol):
+    """What this module reads of handouts.yaml's `signing:` (models.SigningSettings, or the
+    snapshot's copy of it: packets on the fast path do not load pydantic)."""
+
+    @property
+    def certificate(self) -> str: ...
+    @property
+    def password_env(self) -> str: ...
+    @property
+    def trusted(self) -> tuple[str, ...]: ...
+    @property
+    def timestamp_url(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class SnapshotSigning:
+    """The snapshot's copy of the settings (validated when the snapshot was made)."""
+
+    certificate: str
+    password_env: str
+    trusted: tuple[str, ...] = ()
+    timestamp_url: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SnapshotSigning:
+        return cls(
+            str(data["certificate"]),
+            str(data["password_env"]),
+            tuple(str(t) for t in data.get("trusted") or ()),
+            str(data["timestamp_url"]) if data.get("timestamp_url") else None,
+        )
+
 
 CONFIG = "handouts.yaml"
 VALIDITY_DAYS = 3 * 365

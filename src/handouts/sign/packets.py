@@ -28,16 +28,11 @@ def finish(
     """data (the packet's bytes, maybe encrypted) certified if the project signs fillable packets."""
     if not fillable or not packet.signing:
         return data
-    from pydantic import ValidationError
-
-    from handouts.models import SigningSettings
-    from handouts.sign.identity import load_identity
+    from handouts.sign.certify import certify
+    from handouts.sign.identity import SnapshotSigning, load_identity
 
     try:
-        settings = SigningSettings.model_validate(packet.signing)
-    except ValidationError as exc:  # the snapshot held settings validate had accepted
-        raise ProjectError(f"handouts.yaml: signing: {exc.errors()[0]['msg']}") from None
-    identity = load_identity(root, settings, environ)
-    from handouts.sign.certify import certify
-
-    return certify(data, identity, password)
+        settings = SnapshotSigning.from_json(packet.signing)
+    except (KeyError, TypeError) as exc:  # the snapshot held settings validate had accepted
+        raise ProjectError("handouts.yaml: signing: run `handouts validate`, then build again") from exc
+    return certify(data, load_identity(root, settings, environ), password)
