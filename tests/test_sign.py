@@ -261,8 +261,8 @@ def _add_field(writer: PdfWriter) -> None:
     widget = DictionaryObject({
         NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Widget"),
         NameObject("/FT"): NameObject("/Tx"), NameObject("/T"): TextStringObject("extra"),
-        NameObject("/Rect"): ArrayObject([pikepdf_float(v) for v in (40, 40, 200, 60)]),
-        NameObject("/F"): pikepdf_int(4),
+        NameObject("/Rect"): ArrayObject([_real(v) for v in (40, 40, 200, 60)]),
+        NameObject("/F"): _integer(4),
     })  # fmt: skip
     ref = writer._add_object(widget)
     page[NameObject("/Annots")] = ArrayObject([*page.get("/Annots", []), ref])
@@ -273,13 +273,13 @@ def _change_provenance(writer: PdfWriter) -> None:
     writer.add_metadata({"/handoutsversion": "9.9"})
 
 
-def pikepdf_float(value: float) -> Any:
+def _real(value: float) -> Any:
     from pypdf.generic import FloatObject
 
     return FloatObject(value)
 
 
-def pikepdf_int(value: int) -> Any:
+def _integer(value: int) -> Any:
     from pypdf.generic import NumberObject
 
     return NumberObject(value)
