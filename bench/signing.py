@@ -21,7 +21,7 @@ from pathlib import Path
 
 from figures import BASE_ENV, HANDOUTS, PACKET_DETAILS, Figure, Section, progress
 
-from handouts.content import Catalogue
+from handouts.content.catalogue import Catalogue
 
 TARGET_WHOLE_SECONDS = 0.5
 TARGET_SERVER_EXTRA_MS = 60
@@ -110,7 +110,8 @@ def _in_process(plain: Path, signed: Path, brand: str, repeat: int, env: dict[st
     """Median seconds of one packet in a warm process, as the front desk makes them."""
     import datetime as dt
 
-    from handouts.packet import PacketRequest, Patient, make_packet
+    from handouts.packet.make import make_packet
+    from handouts.packet.request import PacketRequest, Patient
     from handouts.project import Project
     from handouts.sign.packets import finish
 

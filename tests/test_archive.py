@@ -23,7 +23,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from helpers import dark_pixels, fill_form, qualified_name, pdftotext, render_page_png, run_cli
+from helpers import dark_pixels, fill_form, pdftotext, qualified_name, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 ANSWERS = {

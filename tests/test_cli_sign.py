@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, NameObject, StreamObject
 
-from conftest import SIGNING_ENV, SIGNING_YAML, pdfsig, run_cli, write_tiny
+from helpers import SIGNING_ENV, SIGNING_YAML, pdfsig, run_cli, write_tiny
 
 DETAILS = ["--patient", "Jane Doe", "--dob", "1980-02-03", "--date", "2026-12-01"]
 ANSWERS = {
@@ -102,7 +102,7 @@ def test_verify_exit_codes(project: Path, packets: dict[str, Path], tmp_path: Pa
         shutil.copy(packets[name], tmp_path / f"{name}.pdf")
     code, out, _ = run_cli(project, "verify", str(tmp_path))
     assert code == 1  # the changed one outweighs the unsigned and unreadable ones
-    assert out.strip().splitlines()[-1] == "1 valid, 1 invalid, 1 unreadable, 1 unsigned"
+    assert out.strip().splitlines()[-1] == "1 valid, 1 unsigned, 1 unreadable, 1 invalid"
 
 
 def test_verify_without_the_password_uses_the_public_certificate(
@@ -131,7 +131,7 @@ def test_screen_reads_a_filled_certified_form_and_calls_changed_ones_tampered(
 
 
 def test_screen_warns_about_an_unsigned_form_and_reads_it(project: Path, tmp_path: Path) -> None:
-    from conftest import fill_form
+    from helpers import fill_form
 
     form = project / "out/tiny/en/tiny-consent-fillable.pdf"  # as built, never certified
     filled = fill_form(

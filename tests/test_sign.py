@@ -17,8 +17,8 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, StreamObject, TextStringObject
 
+from handouts.content.models import SigningSettings
 from handouts.errors import ProjectError
-from handouts.models import SigningSettings
 from handouts.project import Project
 
 from helpers import (
@@ -42,7 +42,7 @@ ANSWERS = {
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import run_cli
+    from helpers import run_cli
 
     root = write_tiny(tmp_path_factory.mktemp("sign") / "proj", {"handouts.yaml": SIGNING_YAML})
     code, _, err = run_cli(root, "build", "-j", "1")
@@ -69,7 +69,8 @@ def trust(project: Path, identity: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def unsigned_packet(project: Path) -> bytes:
-    from handouts.packet import PacketRequest, Patient, make_packet
+    from handouts.packet.make import make_packet
+    from handouts.packet.request import PacketRequest, Patient
 
     patient = Patient("Jane Doe", dob=dt.date(1980, 2, 3), date=dt.date(2026, 12, 1), therapist="Sam Lee")
     return make_packet(Project(project), PacketRequest(patient, fillable=True)).pdf
@@ -406,7 +407,7 @@ def test_fill_of_a_certified_packet_is_read_back_by_pypdf(certified: Path, tmp_p
 
 @pytest.fixture(scope="module")
 def record(certified: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    from handouts.archive import archive_form
+    from handouts.intake.archive import archive_form
 
     folder = tmp_path_factory.mktemp("record")
     filled = fill_incrementally(certified, folder / "filled.pdf", {**ANSWERS, "patient.date": "2026-12-01"})

@@ -146,7 +146,7 @@ class _Loader:
 def load_config(project: Project) -> ProjectConfig:
     """Only handouts.yaml's settings (for commands that need no content); ContentError if bad."""
     loader = _Loader(project)
-    config_path = project.root / CONFIG_FILE
+    config_path = project.config_file
     loaded = loader.model(config_path, ProjectConfig) if config_path.exists() else None
     if loader.problems and any(not p.warning for p in loader.problems):
         raise ContentError(loader.problems)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from handouts.errors import ProjectError
 
 if TYPE_CHECKING:
-    from handouts.packet import Packet
+    from handouts.packet.make import Packet
 
 
 def finish(

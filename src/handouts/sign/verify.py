@@ -15,14 +15,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from handouts.errors import PdfInputError
+from handouts.errors import VERIFY_EXIT, PdfInputError
 from handouts.sign.identity import Trust
 
 MAX_PDF_BYTES = 50_000_000
 Status = Literal["valid", "invalid", "unsigned", "unreadable"]
-EXIT_CODES: dict[Status, int] = {"valid": 0, "invalid": 1, "unreadable": 2, "unsigned": 3}
-# A folder exits with its worst file's code, in this order (worst last): a file changed
-# after signing outweighs everything else.
+# A folder exits with its worst file's code, in errors.VERIFY_EXIT's order (worst last): a file
+# changed after signing outweighs everything else.
 SEVERITY_ORDER: tuple[Status, ...] = ("valid", "unsigned", "unreadable", "invalid")
 Changes = Literal["none", "form filling", "other"]
 Catalogue = Literal["current", "older version", "wording differs", "unknown document", "not checked"]
@@ -72,7 +71,7 @@ class VerifyResult:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.status]
+        return VERIFY_EXIT[self.status]
 
     @property
     def problems(self) -> list[str]:
@@ -105,7 +104,7 @@ KnownDocuments = Mapping[tuple[str, str], tuple[str, frozenset[str]]]
 
 def known_from_manifest(out_dir: Path) -> dict[tuple[str, str], tuple[str, frozenset[str]]]:
     """The documents out/manifest.json lists: what the clinic hands out today."""
-    from handouts.manifest import read_manifest
+    from handouts.build.manifest import read_manifest
 
     found: dict[tuple[str, str], tuple[str, set[str]]] = {}
     for entry in read_manifest(out_dir).values():

@@ -324,7 +324,7 @@ def screen() -> ResponseReturnValue:
     if data.lstrip()[:5] != b"%PDF-":
         return _screen_error(f"'{name}' is not a PDF file: choose the filled consent form (.pdf)")
     result = screen_bytes(data, name, state().project.root, password)
-    if result.problem is not None:
+    if result.problem is not None and result.status == "unreadable":  # tampered: shown as a result
         return _screen_error(word(result.problem))
     return render_page(screen_result=result)
 

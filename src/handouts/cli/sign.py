@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from handouts.cli import _fail, _project, _run
+from handouts.cli.common import project_of
 
 VERIFY_HELP = """\b
 Exit codes:
@@ -33,21 +32,17 @@ def keys() -> None:
 @click.pass_context
 def keys_init(ctx: click.Context, brand: str | None) -> None:
     """Make a self-signed clinic certificate at signing.certificate (never over an existing file)."""
-    from handouts.content import load_catalogue
-    from handouts.errors import ProjectError, UsageError
+    from handouts.content.catalogue import load_catalogue
+    from handouts.errors import ProjectError, choose
     from handouts.sign.identity import init_keys, public_path, spaced
 
-    project = _project(ctx)
-    cat = _run(load_catalogue, project)
+    project = project_of(ctx)
+    cat = load_catalogue(project)
     if cat.config.signing is None:
-        _fail(ProjectError("handouts.yaml: no `signing:` settings; add certificate and password_env first"))
-    brand_id = brand or sorted(cat.brands)[0]
-    if brand_id not in cat.brands:
-        _fail(
-            UsageError(f"--brand: unknown brand '{brand_id}'; choose from: {', '.join(sorted(cat.brands))}")
-        )
+        raise ProjectError("handouts.yaml: no `signing:` settings; add certificate and password_env first")
+    brand_id = choose("brand", brand, sorted(cat.brands), field="brand") if brand else sorted(cat.brands)[0]
     clinic = cat.brands[brand_id].model
-    made = _run(init_keys, project.root, cat.config.signing, clinic.name, clinic.city)
+    made = init_keys(project.root, cat.config.signing, clinic.name, clinic.city)
     click.echo(f"wrote {made.path} (key and certificate, readable by you only) and {public_path(made.path)}")
     click.echo(f"subject: {made.subject}; valid until {made.not_after.date()}")
     click.echo(f"SHA-256 fingerprint: {spaced(made.fingerprint)}")
@@ -62,14 +57,14 @@ def verify(ctx: click.Context, path: Path, as_json: bool, password: str | None) 
     """Check the signatures of a PDF, or of every PDF in a folder."""
     import os
 
-    from handouts.content import load_config
-    from handouts.errors import HandoutsError
+    from handouts.content.catalogue import load_config
+    from handouts.errors import VERIFY_EXIT, HandoutsError
     from handouts.project import Project
     from handouts.sign.identity import load_identity, trust
-    from handouts.sign.verify import EXIT_CODES, known_from_manifest, report_lines, verify_path, worst
+    from handouts.sign.verify import known_from_manifest, report_lines, verify_path, worst
 
     root = ctx.obj["project"].resolve()
-    config = _run(load_config, Project(root)) if (root / "content").is_dir() else None
+    config = load_config(Project(root)) if (root / "content").is_dir() else None
     settings = config.signing if config is not None else None
     own = None
     if settings is not None and os.environ.get(settings.password_env):
@@ -77,7 +72,7 @@ def verify(ctx: click.Context, path: Path, as_json: bool, password: str | None) 
             own = load_identity(root, settings)
         except HandoutsError:
             own = None  # the public certificate beside it still names the signer
-    trusted = _run(trust, root, settings, own)
+    trusted = trust(root, settings, own)
     known = known_from_manifest(root / config.out) if config is not None else None
     files = (
         sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf" and p.is_file())
@@ -94,6 +89,6 @@ def verify(ctx: click.Context, path: Path, as_json: bool, password: str | None) 
         for result in results:
             click.echo("\n".join(report_lines(result)))
         if path.is_dir():
-            counts = {s: sum(1 for r in results if r.status == s) for s in EXIT_CODES}
+            counts = {s: sum(1 for r in results if r.status == s) for s in VERIFY_EXIT}
             click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))
-    sys.exit(EXIT_CODES[worst(results)])
+    ctx.exit(VERIFY_EXIT[worst(results)])
