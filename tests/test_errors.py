@@ -19,14 +19,20 @@ from handouts.errors import (
     as_is,
     choose,
 )
+from handouts.intake.screen import SEVERITY_ORDER
 
 
 def test_the_exit_code_table() -> None:
-    assert [int(code) for code in Exit] == [0, 1, 2, 3, 4, 5]
+    assert [int(code) for code in Exit] == [0, 1, 2, 3, 4, 5, 6]
     assert HandoutsError("x").exit_code == UsageError("x").exit_code == Exit.BAD_INPUT == 2
     assert MailError("x").exit_code == Exit.NOT_SENT == 4
     assert TamperedError("x").exit_code == Exit.TAMPERED == 5
-    assert SCREEN_EXIT == {"clear": 0, "incomplete": 3, "flagged": 1, "unreadable": 2, "tampered": 5}
+    assert SCREEN_EXIT == {
+        "clear": 0, "incomplete": 3, "needs-review": 6, "flagged": 1, "unreadable": 2, "tampered": 5,
+    }  # fmt: skip
+    # A folder's worst form: the table's order (needs-review between incomplete and flagged).
+    assert list(SCREEN_EXIT) == list(SEVERITY_ORDER)
+    assert Exit.NEEDS_REVIEW == 6
     assert VERIFY_EXIT == {"valid": 0, "unsigned": 3, "unreadable": 2, "invalid": 1}
     assert Exit.UNSIGNED is Exit.INCOMPLETE  # one number, two commands' words for it
 

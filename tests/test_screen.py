@@ -159,7 +159,8 @@ def test_outdated_form_gives_a_warning(project: Path, form: Path, tmp_path: Path
 def _bad_inputs(project: Path, form: Path, tmp: Path) -> dict[str, Path]:
     data = form.read_bytes()
     files = {
-        "random PDF": project / "out/tiny/en/tiny-consent.pdf",
+        # Not a consent form: read as a scan (a PDF without form fields), none found in it.
+        "random PDF": project / "out/tiny/en/tiny-info.pdf",
         "truncated": tmp / "truncated.pdf",
         "empty": tmp / "empty.pdf",
         "text renamed": tmp / "notes.pdf",
@@ -215,7 +216,7 @@ def test_folder_summary_and_worst_exit_code(project: Path, form: Path, tmp_path:
     fill_form(form, folder / "flag.pdf", {**SIGNED, **{f"contraindication.{i}": "/yes" for i in IDS}})
     code, out, _ = screen(project, str(folder))
     assert code == 1
-    assert out.strip().splitlines()[-1] == "1 clear, 1 flagged, 0 incomplete, 0 unreadable"
+    assert out.strip().splitlines()[-1] == "1 clear, 1 flagged, 0 needs-review, 0 incomplete, 0 unreadable"
     (folder / "junk.pdf").write_text("no")
     code, out, _ = screen(project, str(folder))
     assert code == 2

@@ -31,12 +31,15 @@ class Exit(enum.IntEnum):
     NOT_SENT = 4
     # screen, archive: a certified form was changed after signing, beyond filling it in
     TAMPERED = 5
+    # screen (scans of printed forms): a mark, line or page a person must look at, nothing flagged
+    NEEDS_REVIEW = 6
 
 
 # screen's verdicts, in the order a folder's exit code takes the worst (worst last).
 SCREEN_EXIT: dict[str, Exit] = {
     "clear": Exit.OK,
     "incomplete": Exit.INCOMPLETE,
+    "needs-review": Exit.NEEDS_REVIEW,
     "flagged": Exit.FINDINGS,
     "unreadable": Exit.BAD_INPUT,
     "tampered": Exit.TAMPERED,

@@ -26,6 +26,7 @@ from handouts.build.report import BuildOptions, BuildReport, ProgressFn, Result
 from handouts.content.catalogue import Catalogue, load_catalogue
 from handouts.errors import ContentError, HandoutsError, UsageError
 from handouts.project import Project
+from handouts.render.formmap import map_path
 from handouts.render.output import Rendered, forget_catalogue, render_output
 from handouts.render.outputs import OutputSpec, plan_outputs
 
@@ -99,6 +100,11 @@ def build(
                 record(Result(spec.key, "failed", " ".join(outcome.lines())))
                 continue
             try:
+                if outcome.form_map is not None:
+                    # Before the PDF: a PDF in out/ always has its map beside it. Maps are never
+                    # deleted (not by --prune either): a form printed from an older version is
+                    # still read back with the layout it was printed with.
+                    atomic_write(map_path(out, outcome.form_map.map_id), outcome.form_map.dumps())
                 atomic_write(out / spec.relpath, outcome.pdf)
             except HandoutsError as exc:
                 record(Result(spec.key, "failed", str(exc)))
@@ -202,6 +208,7 @@ def _entry(spec: OutputSpec, rendered: Rendered, build_fp: str) -> Entry:
         sha256=hashlib.sha256(rendered.pdf).hexdigest(),
         content_fingerprint=prov.fingerprint,
         build_fingerprint=build_fp,
+        form_map=rendered.form_map.map_id if rendered.form_map else "",
     )
 
 

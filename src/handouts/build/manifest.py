@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from handouts.atomic import atomic_write
+from handouts.render.formmap import map_path
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -32,6 +33,8 @@ class Entry:
     content_fingerprint: str
     # Hash of every input of the bytes: decides whether the output is stale.
     build_fingerprint: str
+    # A consent form's recorded geometry, out/formmaps/<id>.json (see render/formmap.py); "" for others.
+    form_map: str = ""
 
 
 def read_manifest(out_dir: Path) -> dict[str, Entry]:
@@ -66,8 +69,8 @@ def write_manifest(
 
 
 def file_matches(out: Path, entry: Entry | None) -> bool:
-    """Whether the file an entry describes exists with the bytes it was written with."""
-    if entry is None:
+    """Whether the file an entry describes exists with the bytes it was written with (and its form map)."""
+    if entry is None or not map_kept(out, entry):
         return False
     path = out / entry.path
     try:
@@ -76,6 +79,11 @@ def file_matches(out: Path, entry: Entry | None) -> bool:
         return hashlib.sha256(path.read_bytes()).hexdigest() == entry.sha256
     except OSError:
         return False
+
+
+def map_kept(out: Path, entry: Entry) -> bool:
+    """Whether an entry's recorded form map, if it has one, is still in out/formmaps/."""
+    return not entry.form_map or map_path(out, entry.form_map).is_file()
 
 
 def is_current(out: Path, entry: Entry | None, wanted: str) -> bool:

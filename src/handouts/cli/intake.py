@@ -18,12 +18,14 @@ SCREEN_HELP = """\b
 Exit codes:
   0  every contraindication answered no, consent ticked, signed and dated
   1  at least one contraindication answered yes (flagged)
+  6  needs-review (scans): a mark, line or page a person must look at, nothing flagged
   3  incomplete: something unanswered or unsigned, nothing flagged
-  2  unreadable: not a PDF, damaged, encrypted without the right password,
-     or not a handouts consent form
+  2  unreadable: not a PDF or image, damaged, encrypted without the right
+     password, or not a handouts consent form
   5  tampered: the form was changed after the clinic certified it (beyond filling it in)
-For a folder, the exit code is that of the worst file (tampered, then unreadable,
-then flagged, then incomplete).
+Scans (PDF, PNG, JPEG, TIFF) of printed forms are read too; a scan may hold
+several forms. For a folder, the exit code is that of the worst form (tampered,
+then unreadable, flagged, needs-review, incomplete).
 """
 
 ARCHIVE_HELP = """\b
@@ -42,17 +44,22 @@ Exit codes:
 @click.option("--password", help="Password of an encrypted form.")
 @click.pass_context
 def screen(ctx: click.Context, path: Path, as_json: bool, password: str | None) -> None:
-    """Read filled consent forms (a file or a folder) and flag contraindications."""
-    from handouts.intake.screen import screen_path, worst
+    """Read filled consent forms or scans of printed ones (a file or a folder); flag contraindications."""
+    from handouts.intake.scan.read import screen_file
+    from handouts.intake.scan.sources import IMAGE_SUFFIXES
+    from handouts.intake.screen import worst
 
     root = ctx.obj["project"].resolve()
     project_root = root if (root / "content").is_dir() else None
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf" and p.is_file())
-        results = [screen_path(f, project_root, password) for f in files]
+    single = [] if path.is_dir() else screen_file(path, project_root, password)
+    if path.is_dir() or len(single) > 1:
+        suffixes = (".pdf", *IMAGE_SUFFIXES)
+        listed = sorted(path.iterdir()) if path.is_dir() else []
+        files = [p for p in listed if p.suffix.lower() in suffixes and p.is_file()]
+        results = [r for f in files for r in screen_file(f, project_root, password)] or single
         summary = {
             s: sum(1 for r in results if r.status == s)
-            for s in ("clear", "flagged", "incomplete", "unreadable")
+            for s in ("clear", "flagged", "needs-review", "incomplete", "unreadable")
         }
         tampered = sum(1 for r in results if r.status == "tampered")
         if tampered:
@@ -65,7 +72,7 @@ def screen(ctx: click.Context, path: Path, as_json: bool, password: str | None) 
                 click.echo(screen_line(r))
             click.echo(", ".join(f"{n} {s}" for s, n in summary.items()))
         ctx.exit(SCREEN_EXIT[worst(results)])
-    result = screen_path(path, project_root, password)
+    result = single[0]
     if as_json:
         click.echo(json.dumps(result.to_json(flag), indent=2, ensure_ascii=False))
     elif result.status == "unreadable":
@@ -83,12 +90,16 @@ def screen_line(r: ScreenResult) -> str:
         return f"{r.file}: unreadable: {r.error(flag)}"
     if r.status == "tampered":
         return f"{r.file}: tampered: {r.certification}"
+    where = f" (scan pages {', '.join(map(str, r.pages))})" if r.source == "scan" else ""
+    if r.status == "needs-review":
+        reasons = [f"{u['id']}: {u['reason']}" for u in r.unclear] + r.problems
+        return f"{r.file}{where}: needs-review: {'; '.join(reasons)}"
     detail = (
         ", ".join(f.id for f in r.flagged)
         if r.flagged
         else (", ".join(_missing(r)) if r.status == "incomplete" else "all answered no, signed")
     )
-    return f"{r.file}: {r.status}: {detail}"
+    return f"{r.file}{where}: {r.status}: {detail}"
 
 
 def _missing(r: ScreenResult) -> list[str]:
@@ -126,6 +137,13 @@ def _screen_report(r: ScreenResult) -> str:
         lines.append(f"  YES {f.id} ({f.label}) [{f.severity}]: {f.therapist_note}")
     for item in _missing(r):
         lines.append(f"  {item}")
+    for u in r.unclear:
+        lines.append(f"  UNCLEAR {u['id']}: {u['reason']}")
+    for problem in r.problems:
+        lines.append(f"  {problem}")
+    if r.source == "scan":
+        lowest = min(r.confidence.values(), default=1.0)
+        lines.append(f"  read from a scan (pages {', '.join(map(str, r.pages))}); lowest confidence {lowest:.2f}")
     if r.status == "clear":
         lines.append("  all contraindications answered no; consent ticked, signed and dated")
     return "\n".join(lines)

@@ -21,10 +21,15 @@ PDF_ERRORS: tuple[type[BaseException], ...] = (
     OverflowError, AssertionError, UnicodeError, OSError,
 )  # fmt: skip
 
-Status = Literal["clear", "flagged", "incomplete", "unreadable", "tampered"]
-# For a folder, the exit code is that of the worst file, in this order (worst last): a form
-# changed after the clinic certified it outweighs everything.
-SEVERITY_ORDER: tuple[Status, ...] = ("clear", "incomplete", "flagged", "unreadable", "tampered")
+Status = Literal["clear", "flagged", "needs-review", "incomplete", "unreadable", "tampered"]
+# For a folder, the exit code is that of the worst file, in this order (worst last), as in
+# errors.SCREEN_EXIT: a form changed after the clinic certified it outweighs everything.
+# needs-review: a scanned form with a mark, page or line a person must look at (intake/scan).
+SEVERITY_ORDER: tuple[Status, ...] = ("clear", "incomplete", "needs-review", "flagged", "unreadable", "tampered")
+
+
+class NotFillableError(PdfInputError):
+    """A PDF without our form fields or metadata: a scan of a printed form, perhaps."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,14 @@ class ScreenResult:
     # The clinic's certification: "signature valid ...", "unsigned", or what changed (tampered).
     certification: str | None = None
     certification_warning: bool = False
+    # "fillable" (form fields) or "scan" (a scanned paper form: see intake/scan).
+    source: str = "fillable"
+    # Scans only: how sure the reading of each answer is (0-1), the rows and boxes a person
+    # must look at ({"id", "reason"}), one line per other problem, and the scan pages read.
+    confidence: dict[str, float] = field(default_factory=dict)
+    unclear: list[dict[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    pages: list[int] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -145,7 +158,7 @@ def read_form_data(
         )
         checklist = str(meta.get("/handoutschecklist", ""))
         if not (info.document and info.version and checklist):
-            raise PdfInputError(f"{path}: not a handouts consent form (no provenance in its metadata)")
+            raise NotFillableError(f"{path}: not a handouts consent form (no provenance in its metadata)")
         fields = reader.get_fields() or {}
     except PdfInputError:
         raise
@@ -154,7 +167,9 @@ def read_form_data(
     except pdf_errors() as exc:
         raise PdfInputError(f"{path}: unreadable PDF ({type(exc).__name__})") from exc
     if not fields:
-        raise PdfInputError(f"{path}: not a fillable consent form (no form fields; screen the -fillable.pdf)")
+        raise NotFillableError(
+            f"{path}: not a fillable consent form (no form fields; screen the -fillable.pdf)"
+        )
     values = {name: f.get("/V") for name, f in fields.items()}
     kinds = {name: f.get("/FT") for name, f in fields.items()}
     try:

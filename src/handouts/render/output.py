@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from handouts.content.catalogue import Catalogue, load_catalogue
 from handouts.errors import HandoutsError, UsageError
@@ -11,12 +12,21 @@ from handouts.project import Project
 from handouts.render.html import Provenance
 from handouts.render.outputs import VARIANTS, OutputSpec
 
+if TYPE_CHECKING:
+    from handouts.render.formmap import FormMap
+
+# Printed consent variants carry scan marks; the fillable ones only have their map recorded
+# (a print packet uses the printed variant and stamps its own marks: see packet/assemble).
+SCAN_STAMPED = ("print", "large-print")
+
 
 @dataclass(frozen=True)
 class Rendered:
     pdf: bytes
     pages: int
     provenance: Provenance
+    # A consent output's recorded geometry (see render/formmap.py); None for other outputs.
+    form_map: FormMap | None = None
 
 
 # A build worker renders many outputs of one project: it loads the catalogue once.
@@ -45,6 +55,8 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
         prov = provenance(cat, spec)
         html = render_html(cat, spec)
         allowed = [cat.project.templates, cat.project.content]
+        consent = not spec.is_stamp and cat.document(spec.doc_id, spec.lang).model.kind == "consent"
+        laid_out: list[list[Any]] = []
         with reproducible_epoch(prov.effective):
             raw, pages = html_to_pdf(
                 html,
@@ -53,10 +65,28 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
                 identifier=prov.fingerprint[:32].encode(),
                 forms=spec.has_form,
                 tags=not spec.is_stamp,  # the stamp is never read on its own
+                on_layout=laid_out.append if consent else None,
             )
-        return Rendered(raw, pages, prov)
+        if not consent:
+            return Rendered(raw, pages, prov)
+        form_map = _form_map(cat, spec, prov, laid_out[0])
+        if spec.variant in SCAN_STAMPED:
+            from handouts.render.formmap import stamped
+
+            raw = stamped(raw, form_map)
+        return Rendered(raw, pages, prov, form_map)
     except HandoutsError as exc:
         return exc
+
+
+def _form_map(cat: Catalogue, spec: OutputSpec, prov: Provenance, pages: list[Any]) -> FormMap:
+    """Record where a consent output's boxes and lines sit (see render/formmap.py)."""
+    from handouts.render.formmap import FormMap, record
+
+    items = cat.contraindications[spec.lang].model.items if spec.lang in cat.contraindications else ()
+    checklist = tuple(c.id for c in items)
+    return FormMap(spec.doc_id, prov.version, prov.effective.isoformat(), prov.fingerprint, spec.lang,
+                   spec.brand, spec.variant, checklist, tuple(record(pages, checklist)))  # fmt: skip
 
 
 def render_one(

@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -95,8 +95,13 @@ def html_to_pdf(
     identifier: bytes,
     forms: bool = False,
     tags: bool = True,
+    on_layout: Callable[[list[Any]], None] | None = None,
 ) -> tuple[bytes, int]:
-    """Render html to PDF bytes and page count; fail if it loaded anything outside `allowed`."""
+    """Render html to PDF bytes and page count; fail if it loaded anything outside `allowed`.
+
+    on_layout, if given, sees the laid-out pages (weasyprint Page objects) before writing:
+    the form map is recorded from them (render.formmap.record).
+    """
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
@@ -110,6 +115,8 @@ def html_to_pdf(
             "custom_metadata": True,
         }
         document = source.render(font_config=_font_config(), cache=_IMAGE_CACHE, **options)
+        if on_layout is not None:
+            on_layout(document.pages)
         if forms:
             from handouts.render.formfix import fix_form
 
@@ -118,6 +125,8 @@ def html_to_pdf(
             pdf = document.write_pdf(**options)
     except FatalURLFetchingError as exc:  # derives from BaseException, not Exception
         raise UnsafeResourceError(str(exc)) from None
+    except RenderError:
+        raise
     except Exception as exc:
         raise RenderError(f"WeasyPrint failed: {type(exc).__name__}: {exc}") from exc
     if fetcher.refused:

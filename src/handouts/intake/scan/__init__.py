@@ -1,0 +1,1 @@
+"""Read scanned, pen-ticked consent forms back (see read.py for the order of work)."""

@@ -1,0 +1,153 @@
+"""Fit a page image to its recorded geometry: which way up, how rotated, scaled and slanted.
+
+The QR code gives a first similarity (its corners say which way up the page lies); the four
+solid corner squares, found near where that predicts them, then fix a full perspective
+transform, checked by how well every point fits. The page is then drawn onto a canonical
+raster (CANON pixels per point) where every box sits where the form map says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from handouts.render.formmap import PageMap
+from handouts.render.scanmarks import MARK_SIZE, MM
+
+CANON = 2.5  # pixels per point of the canonical raster (180 dpi)
+SEARCH = 30 * MM  # how far from its predicted place a corner square may be found
+FIT_TOLERANCE = 1.5 * MM  # largest misfit of a point after the perspective fit
+
+
+class RegistrationError(Exception):
+    """The page cannot be fitted to its form (the message says why, in a few words)."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    canon: np.ndarray  # grey (darkest channel), CANON px per point, page-sized
+    marks_found: int
+    misfit_mm: float  # largest misfit of a fitted point
+
+
+def ink_grey(image: np.ndarray) -> np.ndarray:
+    """The darkest channel: any common ink (black, blue, red) is dark in at least one."""
+    import cv2
+
+    if image.ndim == 2:
+        return image
+    b, g, r = cv2.split(image)[:3]
+    return np.asarray(cv2.min(cv2.min(b, g), r))
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def _mark_candidates(grey: np.ndarray, side: float) -> np.ndarray:
+    """Centres of solid, square-ish dark blobs about `side` pixels wide."""
+    import cv2
+
+    block = int(side * 3) | 1
+    bw = cv2.adaptiveThreshold(
+        grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, max(block, 3), 25
+    )
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(bw, connectivity=8)
+    area = side * side
+    keep = []
+    for i in range(1, count):
+        x, y, w, h, a = stats[i]
+        # Tight on size: a filled-in 5 mm box must not pass for a 4 mm corner square.
+        if not (0.5 * area <= a <= 1.45 * area and 0.6 * side <= max(w, h) <= 2.0 * side):
+            continue
+        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == i)
+        (_, _), (rw, rh), _ = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
+        if rw * rh > 0 and a / (rw * rh) >= 0.8 and 0.6 <= rw / max(rh, 1e-6) <= 1.6:
+            keep.append(centroids[i])
+    return np.array(keep, dtype=np.float64).reshape(-1, 2)
+
+
+def register(image: np.ndarray, corners: np.ndarray, page: PageMap) -> Registered:
+    """Fit image (BGR or grey) to page, from the QR code's corners; raise RegistrationError."""
+    import cv2
+
+    geometry = page.geometry
+    qx, qy, qs, _ = geometry.qr()
+    qr_page = np.array([[qx, qy], [qx + qs, qy], [qx + qs, qy + qs], [qx, qy + qs]], dtype=np.float64)
+    similarity, _ = cv2.estimateAffinePartial2D(qr_page, corners)
+    if similarity is None:
+        raise RegistrationError("its QR code is distorted")
+    scale = float(np.sqrt(abs(np.linalg.det(similarity[:, :2]))))  # pixels per point
+    if not 0.8 <= scale <= 12:  # about 58 to 860 dpi
+        raise RegistrationError(f"its resolution ({scale * 72:.0f} dpi) is outside 60-860 dpi")
+    grey = ink_grey(image)
+    candidates = _mark_candidates(grey, MARK_SIZE * scale)
+    page_points, image_points = list(qr_page), list(corners)
+    used: set[int] = set()
+    # Nearest the code first: each square found improves the guess of where the next one is
+    # (a phone's slant bends the page away from what the small code alone predicts).
+    qr_centre = qr_page.mean(axis=0)
+    order = sorted(geometry.marks(), key=lambda m: float(np.hypot(m[0] - qr_centre[0], m[1] - qr_centre[1])))
+    transform = np.vstack([similarity, [0.0, 0.0, 1.0]])
+    for mark in order:
+        if not len(candidates):
+            break
+        guess = transform @ np.array([mark[0], mark[1], 1.0])
+        predicted = guess[:2] / guess[2]
+        distances = np.linalg.norm(candidates - predicted, axis=1)
+        distances[list(used)] = np.inf
+        best = int(np.argmin(distances))
+        if distances[best] > SEARCH * scale:
+            continue
+        used.add(best)
+        page_points.append(np.array(mark))
+        image_points.append(candidates[best])
+        src, dst = np.array(page_points), np.array(image_points)
+        # A perspective fit only once three squares pin the page down; before that an
+        # affine one (a perspective fit to the code and one or two squares bends wildly).
+        if len(used) >= 3:
+            fitted, _ = cv2.findHomography(src, dst, 0)
+        else:
+            affine, _ = (
+                cv2.estimateAffine2D(src, dst) if len(used) == 2 else cv2.estimateAffinePartial2D(src, dst)
+            )
+            fitted = None if affine is None else np.vstack([affine, [0.0, 0.0, 1.0]])
+        if fitted is not None:
+            transform = fitted
+    if len(used) < 3:
+        raise RegistrationError(f"only {len(used)} of its 4 corner squares were found (cut off or covered?)")
+    src = np.array(page_points, dtype=np.float64)
+    dst = np.array(image_points, dtype=np.float64)
+    homography, _ = cv2.findHomography(src, dst, 0)
+    if homography is None:
+        raise RegistrationError("its corner squares do not fit together")
+    projected = cv2.perspectiveTransform(src.reshape(-1, 1, 2), homography).reshape(-1, 2)
+    misfit = float(np.max(np.linalg.norm(projected - dst, axis=1))) / scale
+    if misfit > FIT_TOLERANCE:
+        raise RegistrationError(f"it does not lie flat (points off by {misfit / MM:.1f} mm)")
+    to_canon = np.diag([CANON, CANON, 1.0]) @ np.linalg.inv(homography)
+    size = (int(round(geometry.width * CANON)), int(round(geometry.height * CANON)))
+    canon = cv2.warpPerspective(grey, to_canon, size, flags=cv2.INTER_LINEAR, borderValue=255)
+    return Registered(canon, len(used), misfit / MM)
+
+
+def looks_like_form(image: np.ndarray) -> bool:
+    """Whether an image without a readable code still shows corner squares of a form page."""
+    grey = ink_grey(image)
+    longest = max(grey.shape)
+    # A page fills most of a scan: its squares are about 4 mm of some 280 mm.
+    side = longest * (MARK_SIZE / (280 * MM))
+    return len(_mark_candidates(grey, side)) >= 3
+
+
+def blank(image: np.ndarray) -> bool:
+    """Whether a page is (nearly) empty paper: the back of a sheet in a duplex scan."""
+    import cv2
+
+    grey = ink_grey(image)
+    small = cv2.resize(grey, (grey.shape[1] // 4 or 1, grey.shape[0] // 4 or 1), interpolation=cv2.INTER_AREA)
+    paper = float(np.percentile(small, 90))
+    return float(np.mean(small < paper * 0.6)) < 0.0015
