@@ -143,7 +143,8 @@ def _screen_report(r: ScreenResult) -> str:
         lines.append(f"  {problem}")
     if r.source == "scan":
         lowest = min(r.confidence.values(), default=1.0)
-        lines.append(f"  read from a scan (pages {', '.join(map(str, r.pages))}); lowest confidence {lowest:.2f}")
+        pages = ", ".join(map(str, r.pages))
+        lines.append(f"  read from a scan (pages {pages}); lowest confidence {lowest:.2f}")
     if r.status == "clear":
         lines.append("  all contraindications answered no; consent ticked, signed and dated")
     return "\n".join(lines)

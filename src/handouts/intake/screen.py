@@ -25,7 +25,9 @@ Status = Literal["clear", "flagged", "needs-review", "incomplete", "unreadable",
 # For a folder, the exit code is that of the worst file, in this order (worst last), as in
 # errors.SCREEN_EXIT: a form changed after the clinic certified it outweighs everything.
 # needs-review: a scanned form with a mark, page or line a person must look at (intake/scan).
-SEVERITY_ORDER: tuple[Status, ...] = ("clear", "incomplete", "needs-review", "flagged", "unreadable", "tampered")
+SEVERITY_ORDER: tuple[Status, ...] = (
+    "clear", "incomplete", "needs-review", "flagged", "unreadable", "tampered",
+)  # fmt: skip
 
 
 class NotFillableError(PdfInputError):
@@ -48,6 +50,7 @@ class FormInfo:
     fingerprint: str
     lang: str
     brand: str
+    packet_id: str = ""  # the packet it came in (/handoutspacketid), when it came in one
 
 
 @dataclass
@@ -155,6 +158,7 @@ def read_form_data(
             fingerprint=str(meta.get("/handoutsfingerprint", "")),
             lang=str(meta.get("/handoutslang", "")),
             brand=str(meta.get("/handoutsbrand", "")),
+            packet_id=str(meta.get("/handoutspacketid", "")),
         )
         checklist = str(meta.get("/handoutschecklist", ""))
         if not (info.document and info.version and checklist):

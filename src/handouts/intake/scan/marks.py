@@ -14,8 +14,8 @@ from typing import Literal
 
 import numpy as np
 
-from handouts.render.formmap import Box, PageMap
 from handouts.intake.scan.register import CANON
+from handouts.render.formmap import Box, PageMap
 
 Answer = Literal["yes", "no", "unanswered", "unclear"]
 BoxState = Literal["marked", "empty", "faint"]
@@ -177,6 +177,31 @@ def _line(ink: np.ndarray, box: Box, dx: float, dy: float) -> BoxState:
     if share >= LINE_SIGNED:
         return "marked"
     return "empty" if share < LINE_EMPTY else "faint"
+
+
+def rules_found(canon: np.ndarray, page: PageMap) -> tuple[int, int]:
+    """How many of the page's writing lines show their printed rule where the map has it (of how many).
+
+    A rule is a dark row along most of the line's width within 1.5 mm of its recorded bottom
+    edge; a signature may cross it, a page fitted to the wrong layout has none there.
+    """
+    import cv2
+
+    found = 0
+    reach = int(round(1.5 * 72 / 25.4 * CANON))
+    for _, box in page.lines:
+        x, y, w, h = _px(box)
+        band = canon[max(y + h - reach, 0) : y + h + reach, max(x, 0) : x + w]
+        if not band.size:
+            continue
+        # Not ink_map: its median filter takes a hairline rule for noise. A row of the band
+        # (or its neighbour: the rule may tilt by a pixel) darker than the paper along most
+        # of the width is the rule.
+        dark = (band < 0.85 * float(np.percentile(band, 90))).astype(np.uint8)
+        dark = cv2.dilate(dark, np.ones((3, 1), np.uint8))
+        if float(dark.mean(axis=1).max()) >= 0.6:
+            found += 1
+    return found, len(page.lines)
 
 
 class LayoutMismatch(Exception):

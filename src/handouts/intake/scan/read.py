@@ -19,19 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from handouts.errors import PdfInputError, shown
-from handouts.render.formmap import FormMap, load
-from handouts.intake.scan import marks, qr, register, sources
-from handouts.render.scanmarks import ScanId
+from handouts.intake.scan import identify, marks, register, sources
 from handouts.intake.screen import CurrentContent, Flag, FormInfo, ScreenResult, current_content
+from handouts.render.formmap import FormMap, load
+from handouts.render.scanmarks import ScanId
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PageFound:
-    page: sources.ScanPage
-    code: qr.Code | None = None
-    note: str = ""  # why a page without a code is set aside
 
 
 @dataclass
@@ -50,6 +43,7 @@ class Context:
     out_dir: Path | None
     project_root: Path | None
     _content: dict[tuple[str, str], CurrentContent | None] = field(default_factory=dict, compare=False)
+    _maps: dict[str, FormMap | None] = field(default_factory=dict, compare=False)
 
     def current(self, info: FormInfo) -> CurrentContent | None:
         key = (info.document, info.lang)
@@ -57,66 +51,48 @@ class Context:
             self._content[key] = current_content(self.project_root, info)
         return self._content[key]
 
+    def form_map(self, map_id: str) -> FormMap | None:
+        """The recorded layout of that id, if out/formmaps/ has it."""
+        if map_id not in self._maps:
+            self._maps[map_id] = load(self.out_dir, map_id) if self.out_dir is not None else None
+        return self._maps[map_id]
+
 
 def context(project_root: Path | None) -> Context:
-    from handouts.project import Project
     from handouts.build.snapshot import configured_out
+    from handouts.project import Project
 
     if project_root is None:
         return Context(None, None)
     return Context(configured_out(Project(project_root)), project_root)
 
 
-def find_codes(pages: list[sources.ScanPage]) -> list[PageFound]:
-    """Each page with its handouts code, or a note saying why it has none."""
-    found = []
-    for page in pages:
-        codes = qr.find(register.luminance(page.image))
-        if len(codes.codes) == 1:
-            found.append(PageFound(page, codes.codes[0]))
-        elif len(codes.codes) > 1:
-            found.append(PageFound(page, note="holds more than one form page; scan one page per image"))
-        elif register.blank(page.image):
-            found.append(PageFound(page, note="blank"))
-        elif register.looks_like_form(page.image):
-            found.append(
-                PageFound(
-                    page, note="a form page whose QR code cannot be read (smudged, cut off or too blurred)"
-                )
-            )
-        else:
-            found.append(PageFound(page, note="not a page of a handouts consent form (no form code on it)"))
-    return found
-
-
-def group(found: list[PageFound]) -> list[tuple[list[PageFound], str]]:
+def group(found: list[identify.PageFound]) -> list[tuple[list[identify.PageFound], str]]:
     """Pages grouped into form copies, in scan order, each with a problem line ('' if none).
 
     Pages of one copy share a code except for the page number; a packet's code also holds the
     packet id, so two patients' packets never mix. Copies of a plain printed form look alike:
     they are told apart by scan order only when every copy is complete and in sequence.
     """
-    keyed: dict[tuple[str, ...], list[PageFound]] = {}
+    keyed: dict[tuple[str, ...], list[identify.PageFound]] = {}
     for item in found:
-        if item.code is not None:
-            keyed.setdefault(item.code.scan_id.form_key, []).append(item)
-    groups: list[tuple[list[PageFound], str]] = []
+        if item.scan_id is not None:
+            keyed.setdefault(item.scan_id.form_key, []).append(item)
+    groups: list[tuple[list[identify.PageFound], str]] = []
     for items in keyed.values():
-        numbers = [i.code.scan_id.page for i in items if i.code]
+        numbers = [_number(i) for i in items]
         if len(set(numbers)) == len(numbers):
             groups.append((items, ""))
             continue
-        copies: list[list[PageFound]] = [[]]
+        copies: list[list[identify.PageFound]] = [[]]
         for item in items:
-            assert item.code is not None
-            if any(i.code and i.code.scan_id.page == item.code.scan_id.page for i in copies[-1]):
+            if any(_number(i) == _number(item) for i in copies[-1]):
                 copies.append([])
             copies[-1].append(item)
-        total = items[0].code.scan_id.pages if items[0].code else 0
+        sid = items[0].scan_id
+        total = sid.pages if sid is not None else 0
         in_sequence = all(
-            [i.code.scan_id.page for i in c if i.code]
-            in (list(range(1, total + 1)), list(range(total, 0, -1)))
-            for c in copies
+            [_number(i) for i in c] in (list(range(1, total + 1)), list(range(total, 0, -1))) for c in copies
         )
         note = (
             ""
@@ -126,6 +102,17 @@ def group(found: list[PageFound]) -> list[tuple[list[PageFound], str]]:
         )
         groups.extend((c, note) for c in copies)
     return groups
+
+
+def _number(item: identify.PageFound) -> int:
+    """The form page number a page carries (or was taken for)."""
+    assert item.scan_id is not None
+    return item.scan_id.page
+
+
+def _corners(item: identify.PageFound) -> np.ndarray:
+    assert item.code is not None
+    return item.code.corners
 
 
 def _current_entry(ctx: Context, form: FormMap) -> tuple[str | None, str | None, str | None]:
@@ -142,14 +129,13 @@ def _current_entry(ctx: Context, form: FormMap) -> tuple[str | None, str | None,
     return None, None, None
 
 
-def read_form(items: list[PageFound], note: str, name: str, ctx: Context) -> ScanForm:
+def read_form(items: list[identify.PageFound], note: str, name: str, ctx: Context) -> ScanForm:
     """Read and judge one form copy (its pages, in scan order)."""
-    first = items[0].code
-    assert first is not None
-    sid = first.scan_id
+    sid = items[0].scan_id
+    assert sid is not None
     numbers = [i.page.number for i in items]
     result = ScreenResult(file=name, status="clear", source="scan", pages=numbers)
-    form = load(ctx.out_dir, sid.map_id) if ctx.out_dir is not None else None
+    form = ctx.form_map(sid.map_id)
     if form is None or form.document != sid.document or len(form.pages) != sid.pages:
         where = (
             "no project here (use --project)" if ctx.out_dir is None else f"not in {ctx.out_dir}/formmaps/"
@@ -162,7 +148,7 @@ def read_form(items: list[PageFound], note: str, name: str, ctx: Context) -> Sca
         )
         return ScanForm(result, scan_id=sid)
     result.form = FormInfo(
-        form.document, form.version, form.effective, form.fingerprint, form.lang, form.brand
+        form.document, form.version, form.effective, form.fingerprint, form.lang, form.brand, sid.packet or ""
     )
     current_version, current_fp, current_map = _current_entry(ctx, form)
     result.current_version = current_version
@@ -183,12 +169,17 @@ def read_form(items: list[PageFound], note: str, name: str, ctx: Context) -> Sca
     lines: dict[str, list[str]] = {}
     pages_seen: set[int] = set()
     for item in items:
-        assert item.code is not None
-        number = item.code.scan_id.page
+        number = _number(item)
         pages_seen.add(number)
         page_map = form.pages[number - 1]
+        if item.code is None:
+            review = True
+            result.problems.append(
+                f"scan page {item.page.number}: its code cannot be read; taken for form page {number} "
+                "by its printed boxes and lines: check that it belongs to this form"
+            )
         try:
-            fitted = register.register(item.page.image, item.code.corners, page_map)
+            fitted = item.fitted or register.register(item.page.image, _corners(item), page_map)
             reading = marks.read_page(fitted.canon, page_map)
         except (register.RegistrationError, marks.LayoutMismatch) as exc:
             review = True
@@ -276,8 +267,9 @@ def _pages(numbers: list[int]) -> str:
 
 def read_pages(pages: list[sources.ScanPage], name: str, ctx: Context) -> list[ScanForm]:
     """Every form in one scan file, then one unreadable result per page set aside."""
-    found = find_codes(pages)
-    if all(item.code is None for item in found):
+    found = identify.find_codes(pages)
+    identify.by_layout(found, ctx.form_map)
+    if all(item.scan_id is None for item in found):
         notes = [item.note for item in found if item.note != "blank"]
         if not notes:
             raise PdfInputError(f"{name}: only blank pages; nothing to read")
@@ -287,7 +279,7 @@ def read_pages(pages: list[sources.ScanPage], name: str, ctx: Context) -> list[S
     forms = [read_form(items, note, name, ctx) for items, note in group(found)]
     _cross_notes(forms)
     for item in found:
-        if item.code is None and item.note != "blank":
+        if item.scan_id is None and item.note != "blank":
             forms.append(
                 ScanForm(
                     ScreenResult(

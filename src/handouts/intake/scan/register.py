@@ -134,6 +134,74 @@ def register(image: np.ndarray, corners: np.ndarray, page: PageMap) -> Registere
     return Registered(canon, len(used), misfit / MM)
 
 
+def fit_by_marks(image: np.ndarray, page: PageMap) -> list[Registered]:
+    """Fits of a page whose code cannot be read, from its four corner squares alone.
+
+    The squares' rectangle has the page's proportions two ways up (four for a square page);
+    the code's square, whose modules stay printed even when they cannot be decoded, tells
+    which: ink where the code belongs, clean paper where an upside-down page would put it.
+    Usually one fit, or none; the caller still checks the boxes' frames (marks.read_page).
+    """
+    import itertools
+
+    import cv2
+
+    geometry = page.geometry
+    grey = ink_grey(image)
+    # The page fills most of the picture (a scanner's lid, or a phone's view with some desk).
+    side = 0.9 * max(grey.shape) * MARK_SIZE / max(geometry.width, geometry.height)
+    found = _mark_candidates(grey, side)
+    if len(found) < 4:
+        return []
+    centre = np.array(grey.shape[::-1], dtype=np.float64) / 2
+    # The corner squares lie furthest out; a dozen candidates is plenty (495 sets of four).
+    found = found[np.argsort(-np.linalg.norm(found - centre, axis=1))][:12]
+    marks = np.array(geometry.marks(), dtype=np.float64)
+    want = (marks[1, 0] - marks[0, 0]) / (marks[3, 1] - marks[0, 1])  # width / height of the squares
+    best: tuple[float, np.ndarray] | None = None
+    for combo in itertools.combinations(range(len(found)), 4):
+        quad = found[list(combo)]
+        middle = quad.mean(axis=0)
+        quad = quad[np.argsort(np.arctan2(quad[:, 1] - middle[1], quad[:, 0] - middle[0]))]  # clockwise
+        sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
+        if min(sides) <= 0 or max(sides[0] / sides[2], sides[2] / sides[0], sides[1] / sides[3],
+                                  sides[3] / sides[1]) > 1.15:  # fmt: skip
+            continue  # not a rectangle seen from roughly in front
+        area = float(cv2.contourArea(quad.astype(np.float32)))
+        if best is None or area > best[0]:
+            best = (area, quad)
+    if best is None:
+        return []
+    quad = best[1]
+    sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
+    fits = []
+    for turn in range(4):
+        points = np.roll(quad, -turn, axis=0)  # points[0] taken as the top left square
+        ratio = (sides[turn % 4] + sides[(turn + 2) % 4]) / (sides[(turn + 1) % 4] + sides[(turn + 3) % 4])
+        if abs(ratio / want - 1) > 0.08:
+            continue
+        homography, _ = cv2.findHomography(marks, points, 0)
+        if homography is None:
+            continue
+        to_canon = np.diag([CANON, CANON, 1.0]) @ np.linalg.inv(homography)
+        size = (int(round(geometry.width * CANON)), int(round(geometry.height * CANON)))
+        canon = cv2.warpPerspective(grey, to_canon, size, flags=cv2.INTER_LINEAR, borderValue=255)
+        if _code_square_inked(canon, geometry.qr(), size):
+            fits.append(Registered(canon, 4, 0.0))
+    return fits
+
+
+def _code_square_inked(
+    canon: np.ndarray, qr: tuple[float, float, float, float], size: tuple[int, int]
+) -> bool:
+    """Whether the code's square holds ink and the same square turned upside down does not."""
+    x, y, w, h = (int(round(v * CANON)) for v in qr)
+    dark = canon < 0.6 * float(np.percentile(canon, 90))
+    here = float(dark[y : y + h, x : x + w].mean())
+    flipped = float(dark[size[1] - y - h : size[1] - y, size[0] - x - w : size[0] - x].mean())
+    return here >= 0.2 and flipped <= 0.05
+
+
 def looks_like_form(image: np.ndarray) -> bool:
     """Whether an image without a readable code still shows corner squares of a form page."""
     grey = ink_grey(image)
