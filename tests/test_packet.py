@@ -75,6 +75,40 @@ def test_consent_prefilled_and_flattened_for_print(project: Path, tmp_path: Path
     assert "Sam Lee" in text
 
 
+def test_print_packet_carries_the_printed_consent_with_its_packet_code(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Square boxes a scan reads, the details drawn on their lines, every page's code naming the packet."""
+    import pikepdf
+    import pypdfium2 as pdfium
+    import zxingcpp
+
+    from handouts.render.scanmarks import decode
+
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(project, "packet", *DETAILS, "--name-pattern", "{id}.pdf")
+    assert code == 0, err
+    (target,) = tmp_path.glob("*.pdf")
+    printed = project / "out/tiny/en/tiny-consent.pdf"
+    with pikepdf.open(target) as pdf, pikepdf.open(printed) as source:
+        assert str(pdf.docinfo["/handoutspacketid"]) == target.stem
+        scan = ["/HandoutsScan" in (p.obj.Resources.get("/XObject") or {}) for p in pdf.pages]
+        consent = [i for i, marked in enumerate(scan) if marked]
+        assert consent == [1, 2] == list(range(1, 1 + len(source.pages)))  # after the info sheet only
+    document = pdfium.PdfDocument(str(target))
+    for number, index in enumerate(consent, 1):
+        image = document[index].render(scale=150 / 72).to_numpy()
+        [found] = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        sid = decode(found.text)
+        assert (sid.document, sid.page, sid.pages, sid.packet) == ("tiny-consent", number, 2, target.stem)
+    document.close()
+    texts = page_texts(target)
+    # The printed form's words, not the fillable one's ("Typed signature" is for a screen).
+    assert "Signature" in texts[2] and "Typed signature" not in " ".join(texts)
+    for value in ("Jane Doe", "1980-02-03", "2026-12-01", "Sam Lee"):
+        assert value in texts[2], value
+
+
 def test_fillable_packet_keeps_the_form_and_screen_reads_it(project: Path, tmp_path: Path) -> None:
     code, target, err = packet(project, tmp_path, "--fillable")
     assert code == 0, err
@@ -151,8 +185,9 @@ def test_packet_is_tagged_each_document_a_part(project: Path, tmp_path: Path, fi
         assert len(mcids) == len(set(mcids)) and mcids, number
         for mcid in mcids:  # every piece of tagged content leads to its element
             assert str(marks[mcid].get("/Type")) == "/StructElem", (number, mcid)
-        for tag, _, drawn in sequences:  # stamps and flattened field values are never untagged
-            if any(name == "/HandoutsStamp" or name.startswith("/Fxo") for name in drawn):
+        for tag, _, drawn in sequences:  # stamps, codes and drawn field values are never untagged
+            if any(name in ("/HandoutsStamp", "/HandoutsScan") or name.startswith(("/Fxo", "/HandoutsText"))
+                   for name in drawn):  # fmt: skip
                 assert tag in ("/P", "/Artifact"), (number, tag, drawn)
     reader = PdfReader(target)
     firsts = [reader.get_destination_page_number(item) for item in reader.outline]

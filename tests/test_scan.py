@@ -234,6 +234,34 @@ def test_two_patients_packets_shuffled(project: Path, tmp_path: Path) -> None:
     assert by_packet["2222222222"].form is not None and by_packet["2222222222"].form.packet_id == "2222222222"
 
 
+def test_print_packets_of_two_patients_scanned_together(project: Path, tmp_path: Path) -> None:
+    """Each packet's consent, told apart by the packet id; the information and aftercare pages passed over."""
+    form = form_of(project)
+    rng = np.random.default_rng(24)
+    scans, ids = [], {}
+    for name, filling in (("Ann Lee", ss.Filling()), ("Bo Chen", ss.Filling({"pregnancy": "yes"}))):
+        target = tmp_path / f"{name}.pdf"
+        code, _, err = run_cli(
+            project, "packet", "--patient", name, "--date", "2026-12-01", "-o", str(target)
+        )
+        assert code == 0, err
+        with pikepdf.open(target) as pdf:
+            ids[name] = str(pdf.docinfo["/handoutspacketid"])
+        info, *consent, aftercare = ss.render(target, DPI)
+        pages = [info, *ss.fill(consent, form, filling, DPI, rng), aftercare]
+        scans += [ss.degrade(p, ss.Degrade(angle=float(rng.uniform(-2, 2)), upside_down=n == 2), rng)
+                  for n, p in enumerate(pages)]  # fmt: skip
+    order = [int(i) for i in np.random.default_rng(25).permutation(len(scans))]
+    forms = read_scan(project, [scans[i] for i in order])
+    results = {f.result.form.packet_id: f.result for f in forms if f.result.form}
+    assert len(forms) == 2 and set(results) == set(ids.values())
+    ann, bo = results[ids["Ann Lee"]], results[ids["Bo Chen"]]
+    assert ann.status == "clear", (ann.problems, ann.unclear)
+    assert bo.status == "flagged" and [f.id for f in bo.flagged] == ["pregnancy"]
+    # The packet printed the appointment date on the date line: it counts, as on a fillable packet.
+    assert ann.date and sorted(ann.pages + bo.pages) == sorted(order.index(i) + 1 for i in (1, 2, 5, 6))
+
+
 def test_copies_without_packet_id(project: Path) -> None:
     first, second = scan_of(project, ss.Filling(), 12), scan_of(project, ss.Filling({"pregnancy": "yes"}), 13)
     assert [f.result.status for f in read_scan(project, first + second)] == ["clear", "flagged"]

@@ -97,7 +97,7 @@ def packet(
             raise UsageError("{field} needs {email} ADDRESS: who the message is for", field="eml")
         recipient = check_address(email)
         mail = MailStep(load_catalogue(project), eml_dir)
-    request = PacketRequest(person, split_list(docs), brand, lang, fillable, large_print)
+    request = PacketRequest(person, split_list(docs), brand, lang, fillable, large_print, bool(password))
     made = make_packet(project, request, state=state)
     data = protect(made.pdf, password) if password else made.pdf
     if made.signing and fillable:  # certified last: nothing may rewrite it afterwards

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from handouts.build.index import CatalogueIndex
 from handouts.dates import format_date
 from handouts.errors import OutputError, UsageError
+from handouts.packet.fieldtext import Pen
 from handouts.packet.request import PacketRequest, Patient
 from handouts.render.outputs import OutputSpec
 
@@ -37,8 +38,10 @@ def assemble(
     request: PacketRequest,
     specs: list[OutputSpec],
     out: Path,
+    packet_id: str = "",
 ) -> tuple[bytes, int]:
-    """Merge the documents, stamp each first page, fill (and maybe flatten) the consent form.
+    """Merge the documents, stamp each first page, fill the consent form (fillable packets) or
+    draw the patient's details and the packet id on the printed one (print packets: paper.py).
 
     pikepdf (qpdf) does the merging: pypdf parses every object of a tagged PDF in Python,
     which made a packet take about 1 s; qpdf takes a few milliseconds.
@@ -46,7 +49,8 @@ def assemble(
     import pikepdf
     from pikepdf import Dictionary, Name, OutlineItem, Rectangle, String
 
-    from handouts.packet.structure import StructureMerger, drop_dead_object_refs, flatten_as_artifacts
+    from handouts.packet.paper import fill_printed, printed_map
+    from handouts.packet.structure import StructureMerger
 
     patient = request.patient
     *doc_specs, stamp_spec = specs
@@ -54,28 +58,29 @@ def assemble(
     # Every PDF stays open until the packet is written (qpdf copies stream data then), and
     # is closed right after: `serve` and `packets` make many packets in one process.
     with contextlib.ExitStack() as opened:
-        stamp = opened.enter_context(filled_stamp(out / stamp_spec.relpath, line))
+        stamp = opened.enter_context(pikepdf.open(out / stamp_spec.relpath))
+        pen = fill_stamp(stamp, line)
         packet = opened.enter_context(pikepdf.new())
         tags = StructureMerger(packet)
         consent_meta: dict[str, str] = {}
         starts = []
+        printed = []
         for spec in doc_specs:
             source = opened.enter_context(pikepdf.open(out / spec.relpath))
             if spec.fillable:
                 fill_fields(source, consent_values(spec.lang, patient))
-                if request.fillable:
-                    info = source.docinfo.items()
-                    consent_meta = {str(k): str(v) for k, v in info if str(k).startswith("/handouts")}
-                else:
-                    flatten_as_artifacts(source)
-                    drop_form(source)
-                    drop_dead_object_refs(source)
+                info = source.docinfo.items()
+                consent_meta = {str(k): str(v) for k, v in info if str(k).startswith("/handouts")}
+            elif cat.kind(spec.doc_id, spec.lang) == "consent":
+                printed.append((len(packet.pages), printed_map(source, out), spec.lang))
             title = cat.title(spec.doc_id, spec.lang)
             offset = tags.prepare(source)
             start = len(packet.pages)
             forms: Literal["preserve", "strip"] = "preserve" if request.fillable else "strip"
             packet.add_pages_from(source, outlines="ignore", forms=forms)
             starts.append((start, title, tags.add(source, offset, title)))
+        for start, form_map, lang in printed:
+            fill_printed(packet, start, form_map, consent_values(lang, patient), pen, packet_id)
         stamp_form = stamp.pages[0].as_form_xobject()
         for start, _, part in starts:
             # Page.add_overlay names the stamp at random: the same request must give the same bytes.
@@ -98,6 +103,8 @@ def assemble(
             "/Author": brand_name,
             "/Producer": "handouts (pikepdf)",
             "/handoutspacket": ",".join(s.doc_id for s in doc_specs),
+            # A form sent back names its packet, so the register knows whose it is.
+            **({"/handoutspacketid": packet_id} if packet_id else {}),
             **consent_meta,
         }
         for key, value in metadata.items():
@@ -154,20 +161,23 @@ def consent_values(lang: str, patient: Patient) -> dict[str, str]:
     return values
 
 
-def filled_stamp(path: Path, line: str) -> Any:
-    """The stamp page (an open pikepdf.Pdf) with its one field filled and flattened."""
-    import pikepdf
+def fill_stamp(stamp: Any, line: str) -> Pen:
+    """Fill the stamp page's one field with line and flatten it (in place); return the field's pen.
+
+    The pen (its font holds every character a name may have) draws a print packet's
+    details on the printed consent (paper.py).
+    """
+    from pikepdf.form import Form
 
     from handouts.packet.fieldtext import StampTextAppearance, TextTooLong
 
-    stamp = pikepdf.open(path)
     # The stamp page draws nothing but its field (WeasyPrint's page content would paint
     # over the document it is laid on).
     stamp.pages[0].obj.Contents = stamp.make_stream(b"")
+    pen = Pen.of_field(Form(stamp)["prepared.for"])
     try:
         fill_fields(stamp, {"prepared.for": line}, StampTextAppearance)
     except TextTooLong:
-        stamp.close()
         raise UsageError(
             "the 'Prepared for' line would be {length} characters, too long to print legibly; "
             "shorten {field} or {therapist}",
@@ -184,4 +194,4 @@ def filled_stamp(path: Path, line: str) -> Any:
         del fonts["/ZaDb"]
     stamp.flatten_annotations("all")
     drop_form(stamp)
-    return stamp
+    return pen

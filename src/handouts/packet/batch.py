@@ -215,6 +215,7 @@ def read_row(
         lang.lower() if lang else None,
         options.fillable,
         options.large_print,
+        bool(options.password),
     )
     email = row.get("email") if sending else None
     recipient = check_address(email) if email else None

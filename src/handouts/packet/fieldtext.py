@@ -105,95 +105,132 @@ class TextTooLong(OutputError):
     """The text would have to shrink below the generator's smallest size to fit its field."""
 
 
+@dataclass(frozen=True)
+class Pen:
+    """What drawing text in a field font needs: the font's resource name and dictionary, a /DA."""
+
+    name: Any  # pikepdf Name of the font in the resources
+    font: Any  # the font dictionary
+    da: bytes  # colour and size, as a field's /DA: b"0.1 0.1 0.1 rg /F 11 Tf"
+    metrics: FieldFont
+
+    @classmethod
+    def of_field(cls, field: Any) -> Pen:
+        """The pen of a text field (a pikepdf.form field): its /DA and the font it names in /DR."""
+        da = bytes(field.default_appearance)
+        found = _DA_FONT.search(da)
+        if found is None:
+            raise OutputError(f"form field {field.fully_qualified_name} names no font; rebuild the catalogue")
+        name = Name("/" + found.group(1).decode("latin-1"))
+        font = field.default_resources.Font[name]
+        return cls(name, font, da, FieldFont.of(font))
+
+    def sized(self, size: float) -> Pen:
+        """The same pen at another font size."""
+        found = _DA_FONT.search(self.da)
+        assert found is not None
+        da = _DA_FONT.sub(b"/" + found.group(1) + f" {size:.2f} Tf".encode(), self.da, count=1)
+        return Pen(self.name, self.font, da, self.metrics)
+
+
 class FieldTextAppearance(AppearanceStreamGenerator):
     """pikepdf appearance generator for single-line text fields in an embedded Type0 font."""
 
     # The smallest fraction of the form's font size text may shrink to (0: no limit).
     min_scale = 0.0
 
-    def __init__(self, pdf: Any, form: Any) -> None:
-        super().__init__(pdf, form)
-        self._fonts: dict[tuple[int, int], FieldFont] = {}
-
-    def _font(self, font: Any) -> FieldFont:
-        key = font.objgen
-        if key not in self._fonts:
-            self._fonts[key] = FieldFont.of(font)
-        return self._fonts[key]
-
     def generate_text(self, field: Any) -> None:
-        da = bytes(field.default_appearance)
-        found = _DA_FONT.search(da)
-        if found is None:
-            raise OutputError(f"form field {field.fully_qualified_name} names no font; rebuild the catalogue")
-        font_name = Name("/" + found.group(1).decode("latin-1"))
-        font = field.default_resources.Font[font_name]
-        metrics = self._font(font)
-        text = field.value_as_string
-        missing = [c for c in text if c not in metrics.glyphs]
-        if missing:
-            raise OutputError(f"the form font cannot print '{missing[0]}' (U+{ord(missing[0]):04X})")
+        pen = Pen.of_field(field)
         align = int(field.obj.get("/Q", 0))
         multiline = bool(int(field.obj.get("/Ff", 0)) & MULTILINE)
         for annot in self.form.get_annotations_for_field(field):
             llx, lly, urx, ury = (float(v) for v in annot.obj.Rect)
             width, height = abs(urx - llx), abs(ury - lly)
-            wanted = float(found.group(2)) or min(12.0, height * 0.7)
-            size, lines = self._layout(metrics, text, wanted, width, height, multiline)
-            if size < wanted * self.min_scale:
-                raise TextTooLong(f"'{field.fully_qualified_name}' is too long to print legibly")
-            em = size / 1000
-            line_height = size * LEADING if len(lines) > 1 else height
-            top = (height + line_height * len(lines)) / 2  # the block of lines, centred
-            state = _DA_FONT.sub(b"/" + found.group(1) + f" {size:.2f} Tf".encode(), da, count=1)
-            # The baseline within each line's box: the glyphs' box centred, then down to the base.
-            baseline = (line_height - (metrics.ascent - metrics.descent) * em) / 2 - metrics.descent * em
-            shown = []
-            for number, line in enumerate(lines):
-                glyphs = [metrics.glyphs[c] for c in line]
-                line_width = metrics.width(glyphs, size)
-                x = {1: (width - line_width) / 2, 2: width - PADDING - line_width}.get(align, PADDING)
-                y = top - (number + 1) * line_height + baseline
-                hexed = "".join(f"{g:04x}" for g in glyphs)
-                shown.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm <{hexed}> Tj".encode())
-            content = b"/Tx BMC q BT " + state + b" " + b" ".join(shown) + b" ET Q EMC"
-            if not text:
-                content = b"/Tx BMC EMC"
-            appearance = Stream(
-                self.pdf,
-                content,
-                Type=Name.XObject,
-                Subtype=Name.Form,
-                BBox=[0, 0, width, height],
-                Resources=Dictionary(Font=Dictionary({str(font_name): font})),
-            )
+            try:
+                appearance = text_stream(
+                    self.pdf, pen, field.value_as_string, width, height, align, multiline, self.min_scale
+                )
+            except TextTooLong:
+                raise TextTooLong(f"'{field.fully_qualified_name}' is too long to print legibly") from None
             annot.obj.AP = Dictionary(N=self.pdf.make_indirect(appearance))
 
     def generate_choice(self, field: Any) -> None:
         raise OutputError(f"form field {field.fully_qualified_name}: choice fields are not supported")
 
-    @staticmethod
-    def _layout(
-        metrics: FieldFont, text: str, size: float, width: float, height: float, multiline: bool
-    ) -> tuple[float, list[str]]:
-        """The largest size up to `size` at which text fits the field, and its lines.
 
-        One line: shrink to the field's width. Several (a multiline field): wrap at spaces,
-        shrinking until the lines fit both the width and the height.
-        """
-        room = max(width - 2 * PADDING, 1.0)
-        if not multiline:
-            text_width = metrics.width([metrics.glyphs[c] for c in text], size)
-            return (size * room / text_width if text_width > room else size), [text]
-        while True:
-            lines = _wrap(metrics, text, size, room)
-            widest = max(metrics.width([metrics.glyphs[c] for c in line], size) for line in lines)
-            fits_height = len(lines) * size * LEADING <= height or len(lines) == 1
-            if widest <= room and fits_height:
-                return size, lines
-            if size < 2:  # nothing legible fits: let the caller's minimum refuse it
-                return size, lines
-            size *= 0.95
+def text_stream(
+    pdf: Any,
+    pen: Pen,
+    text: str,
+    width: float,
+    height: float,
+    align: int = 0,
+    multiline: bool = False,
+    min_scale: float = 0.0,
+) -> Any:
+    """A Form XObject (width x height) drawing text in pen's font, vertically centred, aligned per /Q.
+
+    Raises OutputError when the font lacks a character, TextTooLong when the text would have
+    to shrink below min_scale of the pen's size to fit.
+    """
+    found = _DA_FONT.search(pen.da)
+    assert found is not None
+    metrics = pen.metrics
+    missing = [c for c in text if c not in metrics.glyphs]
+    if missing:
+        raise OutputError(f"the form font cannot print '{missing[0]}' (U+{ord(missing[0]):04X})")
+    wanted = float(found.group(2)) or min(12.0, height * 0.7)
+    size, lines = layout(metrics, text, wanted, width, height, multiline)
+    if size < wanted * min_scale:
+        raise TextTooLong("the text is too long to print legibly")
+    em = size / 1000
+    line_height = size * LEADING if len(lines) > 1 else height
+    top = (height + line_height * len(lines)) / 2  # the block of lines, centred
+    state = _DA_FONT.sub(b"/" + found.group(1) + f" {size:.2f} Tf".encode(), pen.da, count=1)
+    # The baseline within each line's box: the glyphs' box centred, then down to the base.
+    baseline = (line_height - (metrics.ascent - metrics.descent) * em) / 2 - metrics.descent * em
+    shown = []
+    for number, line in enumerate(lines):
+        glyphs = [metrics.glyphs[c] for c in line]
+        line_width = metrics.width(glyphs, size)
+        x = {1: (width - line_width) / 2, 2: width - PADDING - line_width}.get(align, PADDING)
+        y = top - (number + 1) * line_height + baseline
+        hexed = "".join(f"{g:04x}" for g in glyphs)
+        shown.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm <{hexed}> Tj".encode())
+    content = b"/Tx BMC q BT " + state + b" " + b" ".join(shown) + b" ET Q EMC"
+    if not text:
+        content = b"/Tx BMC EMC"
+    return Stream(
+        pdf,
+        content,
+        Type=Name.XObject,
+        Subtype=Name.Form,
+        BBox=[0, 0, width, height],
+        Resources=Dictionary(Font=Dictionary({str(pen.name): pen.font})),
+    )
+
+
+def layout(
+    metrics: FieldFont, text: str, size: float, width: float, height: float, multiline: bool
+) -> tuple[float, list[str]]:
+    """The largest size up to `size` at which text fits the field, and its lines.
+
+    One line: shrink to the field's width. Several (a multiline field): wrap at spaces,
+    shrinking until the lines fit both the width and the height.
+    """
+    room = max(width - 2 * PADDING, 1.0)
+    if not multiline:
+        text_width = metrics.width([metrics.glyphs[c] for c in text], size)
+        return (size * room / text_width if text_width > room else size), [text]
+    while True:
+        lines = _wrap(metrics, text, size, room)
+        widest = max(metrics.width([metrics.glyphs[c] for c in line], size) for line in lines)
+        fits_height = len(lines) * size * LEADING <= height or len(lines) == 1
+        if widest <= room and fits_height:
+            return size, lines
+        if size < 2:  # nothing legible fits: let the caller's minimum refuse it
+            return size, lines
+        size *= 0.95
 
 
 def _wrap(metrics: FieldFont, text: str, size: float, room: float) -> list[str]:

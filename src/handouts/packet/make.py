@@ -19,7 +19,7 @@ from handouts.build import snapshot
 from handouts.build.index import CatalogueIndex
 from handouts.errors import HandoutsError, InputErrors, OutputError, UsageError, choose
 from handouts.packet.assemble import assemble
-from handouts.packet.naming import DEFAULT_PATTERN, file_name
+from handouts.packet.naming import DEFAULT_PATTERN, file_name, packet_flags, patient_id
 from handouts.packet.request import PacketRequest, Patient
 from handouts.project import Project
 from handouts.render.outputs import STAMP_ID, OutputSpec, Variant
@@ -70,6 +70,7 @@ class Packet:
     # handouts.yaml's `signing:` when the project signs: fillable packets are then certified
     # as their last step (handouts.sign.packets.finish), after any encryption.
     signing: dict[str, Any] | None = None
+    packet_id: str = ""  # the id in its default file name, also in its metadata (/handoutspacketid)
 
     @property
     def plan(self) -> Plan:
@@ -134,11 +135,15 @@ def resolve_request(cat: Choices, request: PacketRequest) -> Plan:
     return resolve(cat, request.docs, request.brand, request.lang)
 
 
-def packet_specs(cat: CatalogueIndex, plan: Plan, large: bool) -> list[OutputSpec]:
-    """The built outputs a packet is made from: each document, then the stamp page."""
+def packet_specs(cat: CatalogueIndex, plan: Plan, large: bool, fillable: bool = False) -> list[OutputSpec]:
+    """The built outputs a packet is made from: each document, then the stamp page.
+
+    A fillable packet's consent is the fillable form; a print packet's is the printed one,
+    which a scan reads back (see paper.py).
+    """
     specs = []
     for doc_id in plan.documents:
-        consent = cat.kind(doc_id, plan.lang) == "consent"
+        consent = fillable and cat.kind(doc_id, plan.lang) == "consent"
         if large:
             variant: Variant = "fillable-large-print" if consent else "large-print"
         else:
@@ -186,7 +191,7 @@ def make_packet(
         cat = load_catalogue(project)
         index, out = CatalogueIndex.from_catalogue(cat), out_dir or project.root / cat.config.out
     plan = resolve_request(index, request)
-    specs = packet_specs(index, plan, request.large_print)
+    specs = packet_specs(index, plan, request.large_print, request.fillable)
     built = 0
     if state is None or not state.all_current(s.key for s in specs):
         if cat is None:
@@ -196,12 +201,14 @@ def make_packet(
         built = ensure_built(cat, specs, out)
     from pikepdf import PdfError
 
+    flags = packet_flags(request.fillable, request.large_print, request.encrypted)
+    packet_id = patient_id(request.patient, plan.documents, flags)
     try:
-        pdf, pages = assemble(index, request, specs, out)
+        pdf, pages = assemble(index, request, specs, out, packet_id)
     except (OSError, PdfError) as exc:
         # A built file changed or vanished under us: a user-fixable state, not a bug.
         raise OutputError(
             f"{out}: a built document could not be read ({type(exc).__name__}); "
             "run `handouts build --force` and try again"
         ) from exc
-    return Packet(pdf, pages, plan.brand, plan.lang, plan.documents, built, index.signing)
+    return Packet(pdf, pages, plan.brand, plan.lang, plan.documents, built, index.signing, packet_id)

@@ -46,6 +46,7 @@ class PacketRequest:
     lang: str | None = None
     fillable: bool = False
     large_print: bool = False
+    encrypted: bool = False  # the caller will protect() it: part of the packet's id
 
 
 def check_text(field: str, value: str | None, printable: Ranges, required: bool = False) -> str | None:

@@ -22,8 +22,11 @@ from handouts.render.scanmarks import Geometry, ScanId
 FORMAT = 1
 FOLDER = "formmaps"
 CSS_PX = 0.75  # points per CSS pixel
-# The writing lines the reader looks at (the other lines are the therapist's or a witness's).
-PATIENT_LINES = ("patient.name", "patient.signature", "patient.date")
+# The named writing lines: a print packet draws the patient's details on them (packet/paper.py),
+# the reader looks at the signature and date (the other lines are a therapist's or witness's).
+LINES = ("patient.name", "patient.dob", "patient.signature", "patient.date", "therapist.name")
+# The document information entry naming a printed consent's recorded layout.
+INFO_KEY = "/handoutsformmap"
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ def record(pages: list[Any], checklist: tuple[str, ...]) -> list[PageMap]:
             questions.append(Question(cid, yes, no))
             seen.add(cid)
         lines = tuple(sorted((k.removeprefix("line:"), b) for k, b in boxes.items()
-                             if k.removeprefix("line:") in PATIENT_LINES))  # fmt: skip
+                             if k.removeprefix("line:") in LINES))  # fmt: skip
         seen.update(name for name, _ in lines)
         if "consent" in boxes:
             seen.add("consent")
@@ -226,7 +229,8 @@ def record(pages: list[Any], checklist: tuple[str, ...]) -> list[PageMap]:
 
 
 def stamped(pdf: bytes, form_map: FormMap) -> bytes:
-    """pdf with each page's scan marks (QR code and corner squares) drawn in; deterministic bytes."""
+    """pdf with each page's scan marks (QR code and corner squares) drawn in and its map named
+    in the document information (INFO_KEY); deterministic bytes."""
     import io
 
     import pikepdf
@@ -237,6 +241,7 @@ def stamped(pdf: bytes, form_map: FormMap) -> bytes:
         if len(opened.pages) != len(form_map.pages):
             raise RenderError("consent layout: the form map and the PDF disagree on the page count")
         stamp_all(opened, form_map.scan_id(1))
+        opened.docinfo[pikepdf.Name(INFO_KEY)] = pikepdf.String(form_map.map_id)
         buffer = io.BytesIO()
         opened.save(buffer, deterministic_id=True)
     return buffer.getvalue()

@@ -21,6 +21,8 @@ from handouts.render.scanmarks import ScanId
 
 # The note of a page that shows a form's corner squares but no readable code.
 CODE_UNREADABLE = "a form page whose QR code cannot be read (smudged, cut off or too blurred)"
+# The note of a page with neither code nor corner squares.
+NOT_A_FORM = "not a page of a handouts consent form (no form code on it)"
 
 
 @dataclass
@@ -52,7 +54,7 @@ def find_codes(pages: list[sources.ScanPage]) -> list[PageFound]:
         elif register.looks_like_form(page.image):
             found.append(PageFound(page, note=CODE_UNREADABLE))
         else:
-            found.append(PageFound(page, note="not a page of a handouts consent form (no form code on it)"))
+            found.append(PageFound(page, note=NOT_A_FORM))
     return found
 
 

@@ -198,8 +198,8 @@ def rules_found(canon: np.ndarray, page: PageMap) -> tuple[int, int]:
         # (or its neighbour: the rule may tilt by a pixel) darker than the paper along most
         # of the width is the rule.
         dark = (band < 0.85 * float(np.percentile(band, 90))).astype(np.uint8)
-        dark = cv2.dilate(dark, np.ones((3, 1), np.uint8))
-        if float(dark.mean(axis=1).max()) >= 0.6:
+        tilted = np.asarray(cv2.dilate(dark, np.ones((3, 1), np.uint8)))
+        if float(tilted.mean(axis=1).max()) >= 0.6:
             found += 1
     return found, len(page.lines)
 

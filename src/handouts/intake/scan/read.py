@@ -266,7 +266,12 @@ def _pages(numbers: list[int]) -> str:
 
 
 def read_pages(pages: list[sources.ScanPage], name: str, ctx: Context) -> list[ScanForm]:
-    """Every form in one scan file, then one unreadable result per page set aside."""
+    """Every form in one scan file, then one unreadable result per page set aside.
+
+    Pages of no form at all (a packet's information and aftercare sheets, the back of a
+    sheet) are passed over when the scan holds a form: they carry neither code nor corner
+    squares. A form page whose code is lost still shows its squares: it is never passed over.
+    """
     found = identify.find_codes(pages)
     identify.by_layout(found, ctx.form_map)
     if all(item.scan_id is None for item in found):
@@ -279,7 +284,7 @@ def read_pages(pages: list[sources.ScanPage], name: str, ctx: Context) -> list[S
     forms = [read_form(items, note, name, ctx) for items, note in group(found)]
     _cross_notes(forms)
     for item in found:
-        if item.scan_id is None and item.note != "blank":
+        if item.scan_id is None and item.note not in ("blank", identify.NOT_A_FORM):
             forms.append(
                 ScanForm(
                     ScreenResult(

@@ -134,6 +134,41 @@ def register(image: np.ndarray, corners: np.ndarray, page: PageMap) -> Registere
     return Registered(canon, len(used), misfit / MM)
 
 
+def corner_squares(grey: np.ndarray, longest_pt: float = 792.0) -> np.ndarray | None:
+    """The four corner squares of a page in a picture (clockwise on screen, the top left first), or None.
+
+    The widest set of four square blobs that lie as a rectangle seen from roughly in front
+    and span most of the picture (the page fills it: a scanner's lid, a phone's view with
+    some desk); longest_pt: the page's longer side, in points, for the squares' expected size.
+    """
+    import itertools
+
+    import cv2
+
+    side = 0.9 * max(grey.shape) * MARK_SIZE / longest_pt
+    found = _mark_candidates(grey, side)
+    if len(found) < 4:
+        return None
+    centre = np.array(grey.shape[::-1], dtype=np.float64) / 2
+    # The corner squares lie furthest out; a dozen candidates is plenty (495 sets of four).
+    found = found[np.argsort(-np.linalg.norm(found - centre, axis=1))][:12]
+    best: tuple[float, np.ndarray] | None = None
+    for combo in itertools.combinations(range(len(found)), 4):
+        quad = found[list(combo)]
+        middle = quad.mean(axis=0)
+        quad = quad[np.argsort(np.arctan2(quad[:, 1] - middle[1], quad[:, 0] - middle[0]))]
+        sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
+        if min(sides) <= 0 or max(sides[0] / sides[2], sides[2] / sides[0], sides[1] / sides[3],
+                                  sides[3] / sides[1]) > 1.15:  # fmt: skip
+            continue  # not a rectangle seen from roughly in front
+        area = float(cv2.contourArea(quad.astype(np.float32)))
+        if best is None or area > best[0]:
+            best = (area, quad)
+    if best is None or best[0] < 0.35 * grey.shape[0] * grey.shape[1]:
+        return None
+    return best[1]
+
+
 def fit_by_marks(image: np.ndarray, page: PageMap) -> list[Registered]:
     """Fits of a page whose code cannot be read, from its four corner squares alone.
 
@@ -142,37 +177,15 @@ def fit_by_marks(image: np.ndarray, page: PageMap) -> list[Registered]:
     which: ink where the code belongs, clean paper where an upside-down page would put it.
     Usually one fit, or none; the caller still checks the boxes' frames (marks.read_page).
     """
-    import itertools
-
     import cv2
 
     geometry = page.geometry
     grey = ink_grey(image)
-    # The page fills most of the picture (a scanner's lid, or a phone's view with some desk).
-    side = 0.9 * max(grey.shape) * MARK_SIZE / max(geometry.width, geometry.height)
-    found = _mark_candidates(grey, side)
-    if len(found) < 4:
+    quad = corner_squares(grey, max(geometry.width, geometry.height))
+    if quad is None:
         return []
-    centre = np.array(grey.shape[::-1], dtype=np.float64) / 2
-    # The corner squares lie furthest out; a dozen candidates is plenty (495 sets of four).
-    found = found[np.argsort(-np.linalg.norm(found - centre, axis=1))][:12]
     marks = np.array(geometry.marks(), dtype=np.float64)
     want = (marks[1, 0] - marks[0, 0]) / (marks[3, 1] - marks[0, 1])  # width / height of the squares
-    best: tuple[float, np.ndarray] | None = None
-    for combo in itertools.combinations(range(len(found)), 4):
-        quad = found[list(combo)]
-        middle = quad.mean(axis=0)
-        quad = quad[np.argsort(np.arctan2(quad[:, 1] - middle[1], quad[:, 0] - middle[0]))]  # clockwise
-        sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
-        if min(sides) <= 0 or max(sides[0] / sides[2], sides[2] / sides[0], sides[1] / sides[3],
-                                  sides[3] / sides[1]) > 1.15:  # fmt: skip
-            continue  # not a rectangle seen from roughly in front
-        area = float(cv2.contourArea(quad.astype(np.float32)))
-        if best is None or area > best[0]:
-            best = (area, quad)
-    if best is None:
-        return []
-    quad = best[1]
     sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
     fits = []
     for turn in range(4):
@@ -203,12 +216,8 @@ def _code_square_inked(
 
 
 def looks_like_form(image: np.ndarray) -> bool:
-    """Whether an image without a readable code still shows corner squares of a form page."""
-    grey = ink_grey(image)
-    longest = max(grey.shape)
-    # A page fills most of a scan: its squares are about 4 mm of some 280 mm.
-    side = longest * (MARK_SIZE / (280 * MM))
-    return len(_mark_candidates(grey, side)) >= 3
+    """Whether an image without a readable code still shows the four corner squares of a form page."""
+    return corner_squares(ink_grey(image)) is not None
 
 
 def blank(image: np.ndarray) -> bool:
