@@ -42,6 +42,7 @@ class FormInfo:
     fingerprint: str
     lang: str
     brand: str
+    packet_id: str = ""  # the packet it came in (/handoutspacketid), when it came in one
 
 
 @dataclass
@@ -137,6 +138,7 @@ def read_form_data(
             fingerprint=str(meta.get("/handoutsfingerprint", "")),
             lang=str(meta.get("/handoutslang", "")),
             brand=str(meta.get("/handoutsbrand", "")),
+            packet_id=str(meta.get("/handoutspacketid", "")),
         )
         checklist = str(meta.get("/handoutschecklist", ""))
         if not (info.document and info.version and checklist):
