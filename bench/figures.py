@@ -792,6 +792,12 @@ def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
         flush=True,
     )
     brand = args.brand or ("demo" if "demo" in cat.brands else sorted(cat.brands)[0])
+    if args.register_only:
+        from register_figures import figure_record_batch, figure_record_packet
+
+        check(run_timed(build_cmd(root), cwd=root), "build")
+        rows = args.register_rows
+        return [figure_record_packet(cat, tmp, brand), figure_record_batch(cat, tmp, brand, rows)]
     documents = figure_documents(cat, brand, args.repeat, args.all_variants)
     cold = cold_build(root, len(specs))
     noop = figure_noop(root, cold.seconds)
@@ -802,7 +808,12 @@ def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
     cold_section = figure_cold(cold, naive, len(specs))
     packet = figure_packet(cat, tmp, brand, args.repeat)
     packets = figure_packets(cat, tmp, brand)
-    return [documents, cold_section, noop, changed, sizes, figure_memory(cold), packet, packets]
+    from register_figures import figure_record_batch, figure_record_packet
+
+    record_packet = figure_record_packet(cat, tmp, brand)
+    record_batch = figure_record_batch(cat, tmp, brand, args.register_rows)
+    sections = [documents, cold_section, noop, changed, sizes, figure_memory(cold), packet, packets]
+    return [*sections, record_packet, record_batch]
 
 
 def run(args: argparse.Namespace, tmp: Path) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from figures import BASE_ENV, HANDOUTS, PACKET_DETAILS, Figure, Section, check, progress, run_timed
 
-from handouts.content import Catalogue
+from handouts.content.catalogue import Catalogue
 
 TARGET_RECORD_MS = 5.0
 TARGET_BATCH_RATIO = 0.9

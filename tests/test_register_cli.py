@@ -7,6 +7,8 @@ import hashlib
 import io
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -231,3 +233,38 @@ def test_an_eml_message_is_recorded_by_keyed_hash(project: Path, tmp_path: Path)
     assert message["recipient_hash"] and len(str(message["recipient_hash"])) == 64
     stored = b"".join(f.read_bytes() for f in project.glob("register.sqlite*"))
     assert address.encode() not in stored and b"zoe.q" not in stored
+
+
+def test_a_days_messages_are_recorded_per_row(project: Path, tmp_path: Path) -> None:
+    day = tmp_path / "day.csv"
+    day.write_text("patient,patient_ref,date,email\nAnn Example,C-1,2026-12-02,ann@example.org\n"
+                   "Bob Example,C-2,2026-12-02,\n")  # fmt: skip
+    out, eml = tmp_path / "today", tmp_path / "eml"
+    code, _, err = run_cli(project, "packets", "--csv", str(day), "--out", str(out), "--eml", str(eml))
+    assert code == 2, err  # Bob's row has no address: reported, not sent, not a message
+    messages = entries(project, "--since", "2000-01-01")
+    sent = [e for e in messages if e["kind"] == "message"]
+    assert [(e["patient_ref"], e["status"], e["channel"], e["source"]) for e in sent] == [
+        ("C-1", "written", "eml", "batch")]  # fmt: skip
+    made = [e for e in messages if e["kind"] == "packet" and e["patient_ref"] == "C-1"]
+    assert sent[0]["packet_id"] == made[0]["packet_id"]
+    assert any(str(made[0]["packet_id"]) in pdf.name for pdf in out.glob("*.pdf"))  # the id in its name
+    stored = b"".join(f.read_bytes() for f in project.glob("register.sqlite*"))
+    assert b"ann@example.org" not in stored and b"Ann Example" not in stored
+
+
+def _imported(project: Path, *args: str) -> set[str]:
+    """The top-level modules a `handouts` process imports (python -X importtime)."""
+    command = [sys.executable, "-X", "importtime", "-m", "handouts", "--project", str(project), "-q", *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:") and "|" in line]
+    return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in lines}
+
+
+def test_a_packet_records_through_sqlite3_alone(project: Path, tmp_path: Path) -> None:
+    details = ["packet", "--patient", NAME, "-o", str(tmp_path / "p.pdf"), "--patient-ref"]
+    first = _imported(project, *details, "C-1")
+    assert {"sqlite3", "sqlalchemy", "alembic"} <= first  # the first write creates the schema
+    later = _imported(project, *details, "C-2")
+    assert "sqlite3" in later and not later & {"sqlalchemy", "alembic", "psycopg", "pydantic"}
+    assert [e["patient_ref"] for e in entries(project)][::3] == ["C-1", "C-2"]  # three documents each
