@@ -268,3 +268,15 @@ def test_a_packet_records_through_sqlite3_alone(project: Path, tmp_path: Path) -
     later = _imported(project, *details, "C-2")
     assert "sqlite3" in later and not later & {"sqlalchemy", "alembic", "psycopg", "pydantic"}
     assert [e["patient_ref"] for e in entries(project)][::3] == ["C-1", "C-2"]  # three documents each
+
+
+def test_a_bad_chart_number_fails_its_row_only(project: Path, tmp_path: Path) -> None:
+    day = tmp_path / "day.csv"
+    day.write_text("patient,patient_ref\nAnn Example,C-1\nBob Example,Bob Example\n")
+    code, _, err = run_cli(project, "packets", "--csv", str(day), "--out", str(tmp_path / "today"))
+    assert code == 2
+    assert f"{day}:3: patient_ref must be the clinic's chart number" in err  # the column, not the option
+    assert f"{day}:2: warning: must sign the consent form again" in err  # the good row: made, and warned
+    assert {e["patient_ref"] for e in entries(project)} == {"C-1"}
+    code, _, err = run_cli(project, "register", "reconsent", "--csv", str(day))
+    assert code == 2 and err.strip().startswith(f"{day}:3: patient_ref must be the clinic's chart number")

@@ -12,6 +12,7 @@ from handouts.cli.common import project_of
 from handouts.errors import Exit, UsageError
 
 if TYPE_CHECKING:
+    from handouts.packet.appointments import Row
     from handouts.register.record import Register
 
 REGISTER_HELP = """\b
@@ -142,7 +143,7 @@ def reconsent_cmd(ctx: click.Context, csv_path: Path | None, as_json: bool) -> N
     refs = None
     if csv_path is not None:
         appointments = read_appointments(csv_path)
-        refs = [ref for row in appointments.rows if (ref := row.get("patient_ref"))]
+        refs = [ref for row in appointments.rows if (ref := _chart_number(csv_path, row))]
     found = reconsent(reg, current, refs)
     if as_json:
         click.echo(
@@ -157,6 +158,18 @@ def reconsent_cmd(ctx: click.Context, csv_path: Path | None, as_json: bool) -> N
         )
         click.echo(f"{r.patient_ref}  {r.document}  {last}, current v{r.current_version}")
     click.echo(f"{len(found)} to consent again", err=True)
+
+
+def _chart_number(csv_path: Path, row: Row) -> str | None:
+    """A row's chart number; a bad one is refused naming the file, the line and the column."""
+    from handouts.packet.request import check_patient_ref
+
+    try:
+        return check_patient_ref(row.get("patient_ref"))
+    except UsageError as exc:
+        raise UsageError(
+            "{path}:{line}: {problem}", code=exc.code, path=csv_path, line=row.line, problem=exc.worded()
+        ) from None
 
 
 @register.command("verify", epilog=REGISTER_HELP)

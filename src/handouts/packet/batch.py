@@ -30,7 +30,7 @@ from handouts.packet.appointments import Row, read_appointments, report_csv
 from handouts.packet.make import Packet, make_packet, resolve_request
 from handouts.packet.naming import packet_flags, patient_id
 from handouts.packet.protect import check_password, protect
-from handouts.packet.request import DEFAULT_DOCS, PacketRequest, Patient, make_patient
+from handouts.packet.request import DEFAULT_DOCS, PacketRequest, Patient, check_patient_ref, make_patient
 from handouts.project import Project
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def run_batch(
         for row in appointments.rows:
             result = _one_row(project, index, row, options, mail, sent_log, recorder)
             if result.status != "failed":
-                result.warning = warnings.get(row.get("patient_ref") or "")
+                result.warning = warnings.get(_chart_number(row) or "")
             report.results.append(result)
             if on_row:
                 on_row(result)
@@ -214,8 +214,16 @@ def _consent_warnings(cat: Catalogue, rows: list[Row], options: BatchOptions) ->
         for doc_id in cat.document_ids
         if cat.document(doc_id, lang).model.kind == "consent"
     }
-    refs = sorted({ref for row in rows if (ref := row.get("patient_ref"))})
+    refs = sorted({ref for row in rows if (ref := _chart_number(row))})
     return options.consent_check(current, refs) if current and refs else {}
+
+
+def _chart_number(row: Row) -> str | None:
+    """The row's chart number, when it is one (a bad one fails its row, in read_row)."""
+    try:
+        return check_patient_ref(row.get("patient_ref"))
+    except UsageError:
+        return None
 
 
 def _mail_row(mail: MailStep, sent_log: SentLog | None, letter: Letter, recipient: str | None) -> Outcome:
