@@ -792,7 +792,12 @@ def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
         flush=True,
     )
     brand = args.brand or ("demo" if "demo" in cat.brands else sorted(cat.brands)[0])
-    if args.register_only:
+    from signing import figure_certified
+
+    if args.only_signing:  # figure 9 alone: build, then certified beside unsigned packets
+        check(run_timed(build_cmd(root), cwd=root), "build")
+        return [figure_certified(cat, tmp, brand, args.repeat)]
+    if args.register_only:  # figures 10 and 11 alone: build, then the register on beside off
         from register_figures import figure_record_batch, figure_record_packet
 
         check(run_timed(build_cmd(root), cwd=root), "build")
@@ -808,12 +813,13 @@ def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
     cold_section = figure_cold(cold, naive, len(specs))
     packet = figure_packet(cat, tmp, brand, args.repeat)
     packets = figure_packets(cat, tmp, brand)
+    certified = figure_certified(cat, tmp, brand, args.repeat)
     from register_figures import figure_record_batch, figure_record_packet
 
     record_packet = figure_record_packet(cat, tmp, brand)
     record_batch = figure_record_batch(cat, tmp, brand, args.register_rows)
     sections = [documents, cold_section, noop, changed, sizes, figure_memory(cold), packet, packets]
-    return [*sections, record_packet, record_batch]
+    return [*sections, certified, record_packet, record_batch]
 
 
 def run(args: argparse.Namespace, tmp: Path) -> int:

@@ -1,4 +1,4 @@
-"""Figures 9 and 10: what the consent register costs a packet and a day's packets (SQLite).
+"""Figures 10 and 11: what the consent register costs a packet and a day's packets (SQLite).
 
 Each is measured side by side in one run, on two copies of the same built project that differ
 only in handouts.yaml (`register: register.sqlite` against `register: off`), with the runs of
@@ -49,7 +49,7 @@ def import_ms(module: str, runs: int = 5) -> float:
 
 def figure_record_packet(cat: Catalogue, tmp: Path, brand: str, repeat: int = 21) -> Section:
     """`handouts packet --patient-ref` whole process, register on against off."""
-    progress("figure 9: handouts packet with the register on and off")
+    progress("figure 10: handouts packet with the register on and off")
     on, off = _copies(cat, tmp)
     times: dict[Path, list[float]] = {on: [], off: []}
     for i in range(repeat + 1):
@@ -63,7 +63,7 @@ def figure_record_packet(cat: Catalogue, tmp: Path, brand: str, repeat: int = 21
     extra_ms = (med_on - med_off) * 1000
     sqlite_ms, sqlalchemy_ms = import_ms("sqlite3"), import_ms("sqlalchemy")
     lines = [
-        "Figure 9. handouts packet --patient-ref (whole process): register on (SQLite) / off",
+        "Figure 10. handouts packet --patient-ref (whole process): register on (SQLite) / off",
         f"  on   median {med_on * 1000:.1f} ms of {repeat} runs",
         f"  off  median {med_off * 1000:.1f} ms of {repeat} runs (interleaved with the above)",
         f"  recording adds {extra_ms:.1f} ms; target <= {TARGET_RECORD_MS:g} ms",
@@ -71,7 +71,7 @@ def figure_record_packet(cat: Catalogue, tmp: Path, brand: str, repeat: int = 21
         f"  sqlalchemy {sqlalchemy_ms:.0f} ms (schema, queries and PostgreSQL only)",
     ]
     figure = Figure(
-        name="9. packet: recording in the register (SQLite, whole process)",
+        name="10. packet: recording in the register (SQLite, whole process)",
         measured=f"+{extra_ms:.1f} ms ({med_on * 1000:.0f} vs {med_off * 1000:.0f} ms); "
         f"imports: sqlite3 {sqlite_ms:.1f} ms, SQLAlchemy {sqlalchemy_ms:.0f} ms (not on this path)",
         target=f"<= {TARGET_RECORD_MS:g} ms",
@@ -89,7 +89,7 @@ def figure_record_packet(cat: Catalogue, tmp: Path, brand: str, repeat: int = 21
 
 def figure_record_batch(cat: Catalogue, tmp: Path, brand: str, rows: int = 500) -> Section:
     """`handouts packets` for `rows` appointments with patient_ref: register on against off."""
-    progress(f"figure 10: handouts packets, {rows} rows, register on and off")
+    progress(f"figure 11: handouts packets, {rows} rows, register on and off")
     on, off = _copies(cat, tmp)
     csv_file = tmp / "register-day.csv"
     lines_csv = ["patient,patient_ref,dob,date,therapist,area,docs,lang,brand"]
@@ -109,13 +109,13 @@ def figure_record_batch(cat: Catalogue, tmp: Path, brand: str, rows: int = 500) 
     rate_on, rate_off = rows / seconds[on], rows / seconds[off]
     ratio = rate_on / rate_off
     lines = [
-        f"Figure 10. handouts packets for a {rows}-row CSV with patient_ref: register on / off",
+        f"Figure 11. handouts packets for a {rows}-row CSV with patient_ref: register on / off",
         f"  on   {seconds[on]:.1f} s: {rate_on:.1f} packets/s ({recorded} transactions recorded)",
         f"  off  {seconds[off]:.1f} s: {rate_off:.1f} packets/s",
         f"  ratio {ratio:.2f}; target >= {TARGET_BATCH_RATIO}",
     ]
     figure = Figure(
-        name=f"10. packets, {rows}-row CSV: rate with the register / without",
+        name=f"11. packets, {rows}-row CSV: rate with the register / without",
         measured=f"{ratio:.2f} ({rate_on:.1f} / {rate_off:.1f} packets/s; {recorded} transactions)",
         target=f">= {TARGET_BATCH_RATIO}",
         ok=ratio >= TARGET_BATCH_RATIO and recorded == rows,

@@ -27,6 +27,8 @@ COMMANDS = {
     "lint": "handouts.cli.lint:lint",
     "serve": "handouts.cli.serve:serve",
     "register": "handouts.cli.register:register",
+    "keys": "handouts.cli.sign:keys",
+    "verify": "handouts.cli.sign:verify",
 }
 
 

@@ -170,6 +170,10 @@ def _one_row(
         else:
             packet = make_packet(project, request)
             pdf = protect(packet.pdf, options.password) if options.password else packet.pdf
+            if packet.signing and request.fillable:  # certified last: nothing rewrites it afterwards
+                from handouts.sign.packets import finish
+
+                pdf = finish(project.root, packet, pdf, request.fillable, options.password)
             if options.on_made is not None:
                 # Recorded before the file is written: a packet on disk is always in the register.
                 options.on_made(packet, request)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from handouts.build import snapshot
 from handouts.build.index import CatalogueIndex
@@ -67,6 +67,9 @@ class Packet:
     lang: str
     documents: tuple[str, ...]
     built: int  # outputs that had to be built first
+    # handouts.yaml's `signing:` when the project signs: fillable packets are then certified
+    # as their last step (handouts.sign.packets.finish), after any encryption.
+    signing: dict[str, Any] | None = None
     # (document id, version, content fingerprint) of each document, as built: for the register.
     issued: tuple[tuple[str, str, str], ...] = ()
     packet_id: str = ""  # the id in its default file name, also in its metadata (/handoutspacketid)
@@ -216,4 +219,4 @@ def make_packet(
         for s in specs[:-1]
         if (e := entries.get(s.key)) is not None
     )
-    return Packet(pdf, pages, plan.brand, plan.lang, plan.documents, built, issued, packet_id)
+    return Packet(pdf, pages, plan.brand, plan.lang, plan.documents, built, index.signing, issued, packet_id)
