@@ -24,7 +24,7 @@ def form_returned(result: ScreenResult, source: str, archive: bytes | None = Non
         packet_id=form.packet_id or None,
         flagged=tuple(f.id for f in result.flagged),
         signed=result.consent_box and result.signature and result.date,
-        signature=None,  # no digital signatures yet (sign/ will say none | valid | invalid)
+        signature=result.signature_check,  # the clinic's certification: none | valid | invalid
         archive_sha256=hashlib.sha256(archive).hexdigest() if archive is not None else None,
         source=source,
     )
