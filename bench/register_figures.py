@@ -91,34 +91,39 @@ def figure_record_batch(cat: Catalogue, tmp: Path, brand: str, rows: int = 500) 
     """`handouts packets` for `rows` appointments with patient_ref: register on against off."""
     progress(f"figure 11: handouts packets, {rows} rows, register on and off")
     on, off = _copies(cat, tmp)
-    csv_file = tmp / "register-day.csv"
-    lines_csv = ["patient,patient_ref,dob,date,therapist,area,docs,lang,brand"]
+    header = "patient,patient_ref,dob,date,therapist,area,docs,lang,brand"
     langs = cat.languages
-    for i in range(rows):
-        lines_csv.append(f"Bench Patient {i},C-{i},1980-01-{i % 28 + 1:02d},2026-12-01,Sam Lee,neck,"
-                         f"\"info,consent,aftercare\",{langs[i % len(langs)]},{brand}")  # fmt: skip
-    csv_file.write_text("\n".join(lines_csv) + "\n", "utf-8")
-    seconds: dict[Path, float] = {}
-    for root in (off, on):
-        out = tmp / f"day-{root.name}"
+    docs = '"info,consent,aftercare"'
+    lines_csv = [
+        f"Bench Patient {i},C-{i},1980-01-{i % 28 + 1:02d},2026-12-01,Sam Lee,neck,{docs},"
+        f"{langs[i % len(langs)]},{brand}"
+        for i in range(rows)
+    ]
+    csv_file = tmp / "register-day.csv"
+    csv_file.write_text("\n".join([header, *lines_csv]) + "\n", "utf-8")
+    # Run off, on, on, off (each into a new folder): a load that rises or falls during the
+    # figure weighs on both alike, and each run pays its start (and the consent check) once.
+    seconds: dict[Path, float] = {on: 0.0, off: 0.0}
+    for n, root in enumerate((off, on, on, off)):
+        out = tmp / f"day-{root.name}-{n}"
         cmd = [HANDOUTS, "--project", root, "-q", "packets", "--csv", csv_file, "--out", out]
-        seconds[root] = check(run_timed(cmd, cwd=root), "packets").seconds
+        seconds[root] += check(run_timed(cmd, cwd=root), "packets").seconds
     query = "SELECT count(DISTINCT event) FROM register_entries WHERE source = 'batch'"
     with sqlite3.connect(on / "register.sqlite") as con:
         recorded = int(con.execute(query).fetchone()[0])
-    rate_on, rate_off = rows / seconds[on], rows / seconds[off]
+    rate_on, rate_off = 2 * rows / seconds[on], 2 * rows / seconds[off]
     ratio = rate_on / rate_off
     lines = [
         f"Figure 11. handouts packets for a {rows}-row CSV with patient_ref: register on / off",
         f"  on   {seconds[on]:.1f} s: {rate_on:.1f} packets/s ({recorded} transactions recorded)",
-        f"  off  {seconds[off]:.1f} s: {rate_off:.1f} packets/s",
+        f"  off  {seconds[off]:.1f} s: {rate_off:.1f} packets/s (two runs each: off, on, on, off)",
         f"  ratio {ratio:.2f}; target >= {TARGET_BATCH_RATIO}",
     ]
     figure = Figure(
         name=f"11. packets, {rows}-row CSV: rate with the register / without",
         measured=f"{ratio:.2f} ({rate_on:.1f} / {rate_off:.1f} packets/s; {recorded} transactions)",
         target=f">= {TARGET_BATCH_RATIO}",
-        ok=ratio >= TARGET_BATCH_RATIO and recorded == rows,
+        ok=ratio >= TARGET_BATCH_RATIO and recorded == 2 * rows,
         values={"rate_on": rate_on, "rate_off": rate_off, "ratio": ratio, "recorded": recorded},
     )
     return Section(lines, [figure])

@@ -85,16 +85,17 @@ def current_revision(connection: Connection) -> str | None:
 
 def ensure_schema(register: Register) -> None:
     """Create or upgrade the register's schema (Alembic, inside one locked transaction)."""
-    from alembic import command
-    from alembic.config import Config
-
     try:
-        # Most calls find the schema current: ask without taking the write lock.
+        # Most calls find the schema current: ask without the write lock, and without Alembic
+        # (importing it costs more than the query: a day's consent check and every listing).
         with register.reader().connect() as connection:
-            revision = current_revision(connection)
+            revision = _revision(connection)
         if revision == chain.HEAD_REVISION:
             return
         check_revision(register.label, revision)
+        from alembic import command
+        from alembic.config import Config
+
         engine = register.engine()
         if register.settings.is_sqlite:
             raw = engine.raw_connection()
