@@ -147,6 +147,10 @@ def test_french_packet_parts_carry_their_language(made: Path) -> None:
             ("Petit consentement", "fr"),
             ("Tiny aftercare sheet", "en"),
         ]
+        # Its "Préparé pour ..." line is French, in an English part: the paragraph says so.
+        stamp_line = parts[2].K[0]
+        assert str(stamp_line.S) == "/P" and str(stamp_line.Lang) == "fr"
+        assert all("/Lang" not in p.K[0] for p in parts[:2])
 
 
 def test_untranslated_output_has_the_language_of_its_text(french_built: Path) -> None:

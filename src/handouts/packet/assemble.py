@@ -87,7 +87,7 @@ def assemble(
             page = packet.pages[start]
             name = page.add_resource(stamp_form, Name.XObject, Name("/HandoutsStamp"))
             placement = page.calc_form_xobject_placement(stamp_form, name, Rectangle(page.trimbox))
-            before, after = tags.stamp(page, part)
+            before, after = tags.stamp(page, part, stamp_spec.lang)
             page.contents_add(b"q\n", prepend=True)
             page.contents_add(b"Q\n" + before + placement + after)
         tags.finish()

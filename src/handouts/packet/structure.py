@@ -162,8 +162,11 @@ class StructureMerger:
             return Dictionary({key: self._copy(item) for key, item in value.items()})
         return value
 
-    def stamp(self, page: Any, part: Any) -> tuple[bytes, bytes]:
-        """Tag the stamp drawn on page as a paragraph of part: (before, after) its drawing."""
+    def stamp(self, page: Any, part: Any, lang: str | None = None) -> tuple[bytes, bytes]:
+        """Tag the stamp drawn on page as a paragraph of part: (before, after) its drawing.
+
+        lang is the stamp line's language, set on the paragraph where its part's differs.
+        """
         if not self.complete or part is None or "/StructParents" not in page.obj:
             return b"/Artifact BMC\n", b"\nEMC\n"
         key = int(page.obj.StructParents)
@@ -174,6 +177,8 @@ class StructureMerger:
         paragraph = self.packet.make_indirect(
             Dictionary(Type=Name.StructElem, S=Name.P, P=part, Pg=page.obj, K=mcid)
         )
+        if lang is not None and str(part.get("/Lang", lang)) != lang:
+            paragraph.Lang = String(lang)
         part.K = Array([paragraph, *part.K])
         marks.append(paragraph)
         return f"/P <</MCID {mcid}>> BDC\n".encode(), b"\nEMC\n"
