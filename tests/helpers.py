@@ -177,7 +177,9 @@ def copy_project(source: Path, dest: Path) -> Path:
 def built_french(factory: pytest.TempPathFactory, tiny_built: Path) -> Path:
     """A copy of the built tiny project with French and the logo brand added, and built."""
     root = copy_project(tiny_built, factory.mktemp("french-built") / "proj")
-    write_tree(root, {**french_files(), "content/brands/logo.yaml": LOGO_BRAND, "content/brands/logo.svg": SVG})
+    write_tree(
+        root, {**french_files(), "content/brands/logo.yaml": LOGO_BRAND, "content/brands/logo.svg": SVG}
+    )
     code, _, err = run_cli(root, "build", "-j", "2")
     assert code == 0, err
     assert "built 30, unchanged 10" in err  # the English tiny outputs were current already

@@ -14,6 +14,7 @@ from helpers import INFO, LOGO_BRAND, SVG, french_files, page_texts, run_cli
 
 Make = Callable[..., Path]
 
+
 @pytest.fixture(scope="module")
 def project(french_built: Path) -> Path:
     """The tiny project with French and a brand with a logo, built once per run (never changed)."""

@@ -9,7 +9,6 @@ validator, and by both PDF/UA checkers except for the claim (see docs/notes/pdfu
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
