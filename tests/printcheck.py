@@ -1,7 +1,7 @@
 """The print test: does every page of an output print well? Measured from the output itself.
 
-From the PDF (pdfplumber's text, image and drawing boxes; pikepdf's structure tree for what a
-piece of text is):
+From the PDF (PDFium's page objects through pypdfium2: text, image and drawing boxes, and the
+marked-content id of each; pikepdf's structure tree for what a piece of text is):
 
 - page size: every page is the brand's size (letter or A4);
 - inside the page: no text, image or drawing beyond the page's edges;
@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pdfplumber
 import pikepdf
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from pikepdf import Array, Dictionary, NumberTree
 
 PRINTABLE_MARGIN_MM = 6.35
@@ -35,6 +36,13 @@ MIN_FILL = 0.2
 PAGE_SIZES = {"letter": (612.0, 792.0), "a4": (595.276, 841.89)}
 HEADING = re.compile(r"^/H[1-6]?$")
 PT_PER_MM = 72 / 25.4
+KINDS = {
+    pdfium_c.FPDF_PAGEOBJ_TEXT: "text",
+    pdfium_c.FPDF_PAGEOBJ_IMAGE: "image",
+    pdfium_c.FPDF_PAGEOBJ_PATH: "drawing",
+    pdfium_c.FPDF_PAGEOBJ_SHADING: "drawing",
+    pdfium_c.FPDF_PAGEOBJ_FORM: "drawing",  # a form XObject, measured as a whole
+}
 
 
 @dataclass(frozen=True)
@@ -49,30 +57,69 @@ class Problem:
         return f"{self.check}: page {self.page}: {self.message}"
 
 
+@dataclass(frozen=True)
+class Ink:
+    """One thing drawn on a page, in points from the page's top-left corner."""
+
+    kind: str  # text, image or drawing
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    mcid: int | None  # None: an artifact (or untagged)
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    width: float
+    height: float
+    ink: list[Ink]
+
+    def content_text(self) -> list[Ink]:
+        """Text that is tagged content (not a header, footer or other artifact)."""
+        return [i for i in self.ink if i.kind == "text" and i.mcid is not None]
+
+
+def read_pages(path: Path | str) -> list[Page]:
+    """Every page's size and what is drawn on it (top-level page objects, as PDFium sees them)."""
+    pdf = pdfium.PdfDocument(path)
+    try:
+        pages = []
+        for page in pdf:
+            width, height = page.get_size()
+            textpage = page.get_textpage()
+            ink = []
+            for obj in page.get_objects(max_depth=0, textpage=textpage):
+                kind = KINDS.get(obj.type)
+                if kind is None:
+                    continue
+                text = obj.extract() if isinstance(obj, pdfium.PdfTextObj) else ""
+                if kind == "text" and not text.strip():
+                    continue
+                left, low, right, high = obj.get_bounds()
+                mcid = pdfium_c.FPDFPageObj_GetMarkedContentID(obj.raw)  # -1: none
+                tagged = mcid if mcid >= 0 else None
+                ink.append(Ink(kind, left, height - high, right, height - low, tagged, text))
+            pages.append(Page(width, height, ink))
+        return pages
+    finally:
+        pdf.close()
+
+
 def check_pdf(path: Path | str, page_size: str | None = None) -> list[Problem]:
     """Every PDF-measured check on the file (page_size: the brand's, 'letter' or 'a4')."""
-    with pikepdf.open(path) as structure, pdfplumber.open(path) as pdf:
+    with pikepdf.open(path) as structure:
         roles = _roles_by_mcid(structure)
-        pages = pdf.pages
-        problems = [*_size_and_margins(pages, page_size)]
-        problems += _fill(pages)
-        problems += _headings_at_bottom(pages, roles)
-    return problems
+    pages = read_pages(path)
+    return [*_size_and_margins(pages, page_size), *_fill(pages), *_headings_at_bottom(pages, roles)]
 
 
-def _ink(page: Any) -> list[tuple[str, dict[str, Any]]]:
-    """Everything drawn: ('text', char), ('image', image), ('drawing', rect/line/curve)."""
-    items = [("text", c) for c in page.chars if c["text"].strip()]
-    items += [("image", i) for i in page.images]
-    items += [("drawing", d) for d in (*page.rects, *page.lines, *page.curves)]
-    return items
-
-
-def _size_and_margins(pages: list[Any], page_size: str | None) -> list[Problem]:
+def _size_and_margins(pages: list[Page], page_size: str | None) -> list[Problem]:
     problems = []
     limit = PRINTABLE_MARGIN_MM * PT_PER_MM
     for number, page in enumerate(pages, start=1):
-        width, height = float(page.width), float(page.height)
+        width, height = page.width, page.height
         if page_size is not None:
             want_w, want_h = PAGE_SIZES[page_size]
             if abs(width - want_w) > 1 or abs(height - want_h) > 1:
@@ -85,22 +132,20 @@ def _size_and_margins(pages: list[Any], page_size: str | None) -> list[Problem]:
                 )
         outside: dict[str, int] = defaultdict(int)
         closest: dict[str, tuple[float, str, str]] = {}
-        for kind, item in _ink(page):
-            x0, top, x1, bottom = (float(item[k]) for k in ("x0", "top", "x1", "bottom"))
-            if kind == "drawing" and (x1 - x0 < 0.01 and bottom - top < 0.01):
+        for item in page.ink:
+            if item.kind == "drawing" and (item.x1 - item.x0 < 0.01 and item.bottom - item.top < 0.01):
                 continue
-            if x0 < -0.5 or top < -0.5 or x1 > width + 0.5 or bottom > height + 0.5:
-                outside[kind] += 1
+            if item.x0 < -0.5 or item.top < -0.5 or item.x1 > width + 0.5 or item.bottom > height + 0.5:
+                outside[item.kind] += 1
                 continue
             for edge, distance in (
-                ("left", x0),
-                ("top", top),
-                ("right", width - x1),
-                ("bottom", height - bottom),
+                ("left", item.x0),
+                ("top", item.top),
+                ("right", width - item.x1),
+                ("bottom", height - item.bottom),
             ):
                 if distance < limit and (edge not in closest or distance < closest[edge][0]):
-                    sample = item.get("text", "") if kind == "text" else ""
-                    closest[edge] = (distance, kind, sample)
+                    closest[edge] = (distance, item.kind, " ".join(item.text.split()))
         for kind, count in sorted(outside.items()):
             problems.append(Problem("inside-page", number, f"{count} {kind} item(s) beyond the page's edge"))
         for edge, (distance, kind, sample) in sorted(closest.items()):
@@ -116,18 +161,13 @@ def _size_and_margins(pages: list[Any], page_size: str | None) -> list[Problem]:
     return problems
 
 
-def _content_chars(page: Any) -> list[dict[str, Any]]:
-    """Text that is tagged content (not a header, footer or other artifact)."""
-    return [c for c in page.chars if c.get("mcid") is not None and c["text"].strip()]
-
-
-def _fill(pages: list[Any]) -> list[Problem]:
+def _fill(pages: list[Page]) -> list[Problem]:
     if len(pages) < 2:
         return []
     extents = []
     for page in pages:
-        chars = _content_chars(page)
-        extents.append((min(c["top"] for c in chars), max(c["bottom"] for c in chars)) if chars else None)
+        text = page.content_text()
+        extents.append((min(i.top for i in text), max(i.bottom for i in text)) if text else None)
     bottom = max((e[1] for e in extents if e), default=0.0)
     problems = []
     for number, extent in enumerate(extents[:-1], start=1):
@@ -160,20 +200,19 @@ def _roles_by_mcid(pdf: pikepdf.Pdf) -> dict[tuple[int, int], list[str]]:
     return found
 
 
-def _headings_at_bottom(pages: list[Any], roles: dict[tuple[int, int], list[str]]) -> list[Problem]:
+def _headings_at_bottom(pages: list[Page], roles: dict[tuple[int, int], list[str]]) -> list[Problem]:
     problems = []
     for index, page in enumerate(pages):
-        chars = _content_chars(page)
-        if not chars:
+        text = page.content_text()
+        if not text:
             continue
-        lowest = max(chars, key=lambda c: c["bottom"])
-        chain = roles.get((index, int(lowest["mcid"])), [])
+        lowest = max(text, key=lambda i: i.bottom)
+        assert lowest.mcid is not None
+        chain = roles.get((index, lowest.mcid), [])
         heading = next((role for role in chain if HEADING.match(role)), None)
         if heading is not None:
-            on_line = [
-                c for c in page.chars if c.get("mcid") is not None and abs(c["bottom"] - lowest["bottom"]) < 1
-            ]
-            line = " ".join("".join(c["text"] for c in sorted(on_line, key=lambda c: c["x0"])).split())
+            on_line = [i for i in text if abs(i.bottom - lowest.bottom) < 1]
+            line = " ".join("".join(i.text for i in sorted(on_line, key=lambda i: i.x0)).split())
             problems.append(
                 Problem(
                     "heading-at-bottom", index + 1, f"{heading[1:]} {line!r} is the last line of the page"
@@ -249,6 +288,7 @@ def check_catalogue(
     cat = load_catalogue(project)
     out = out or root / cat.config.out
     fonts = FontConfiguration()  # fonts found once, not per document
+    images: dict[str, Any] = {}  # and each logo decoded once
     found = {}
     for spec in plan_outputs(cat, docs=docs):
         if spec.is_stamp:
@@ -256,6 +296,6 @@ def check_catalogue(
         page_size = cat.brands[spec.brand].model.page_size
         problems = check_pdf(out / spec.relpath, page_size)
         html = weasyprint.HTML(string=render_html(cat, spec), base_url=project.templates.as_uri() + "/")
-        problems += check_layout(html.render(font_config=fonts))
+        problems += check_layout(html.render(font_config=fonts, cache=images))
         found[spec.relpath] = problems
     return found
