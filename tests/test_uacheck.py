@@ -197,3 +197,27 @@ def test_metadata_claim_and_title(broken: Breaker, info: Path) -> None:
     messages = [p.message for p in problems]
     assert "pdfuaid:part is not 1" in messages
     assert any("differs from /Title" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("rect", "flags", "flagged"),
+    [
+        ([0, 0, 0, 0], 4, True),  # an invisible signature's usual box: a point in the page's corner
+        ([-9999, -9999, -9999, -9999], 4, False),  # outside the crop box: exempt (PDF/UA-1 7.18.1)
+        ([0, 0, 0, 0], 4 | 2, False),  # hidden: exempt
+    ],
+)
+def test_untagged_widget_in_scope_unless_hidden_or_off_the_page(
+    broken: Breaker, form: Path, rect: list[int], flags: int, flagged: bool
+) -> None:
+    def add_widget(pdf: Pdf) -> None:
+        widget = pdf.make_indirect(
+            Dictionary(
+                Type=Name.Annot, Subtype=Name.Widget, FT=Name.Sig, T=String("seal"), Rect=Array(rect), F=flags
+            )
+        )
+        pdf.pages[0].obj.Annots = Array([*pdf.pages[0].obj.get("/Annots", []), widget])
+        pdf.Root.AcroForm.Fields = Array([*pdf.Root.AcroForm.Fields, widget])
+
+    messages = [p.message for p in broken(form, add_widget)]
+    assert messages == (["/Widget seal is not in the tree"] if flagged else [])

@@ -14,7 +14,8 @@ pikepdf, the Matterhorn Protocol items our documents can get wrong and it does n
   tree, to an element reachable from the structure root; no tagged content inside an artifact
   (7.1, Matterhorn 01-004, 01-005);
 - annotations: every widget is the object of an OBJR of a /Form element in the tree, every
-  link of a /Link element, and a page with annotations has /Tabs /S (7.18.1, 7.18.3, 7.18.4);
+  link of a /Link element, and a page with annotations has /Tabs /S (7.18.1, 7.18.3, 7.18.4;
+  hidden annotations and those outside the crop box are exempt, as 7.18.1 says);
 - metadata: XMP pdfuaid:part 1, an XMP dc:title equal to the info /Title, /Lang, and
   DisplayDocTitle (5, 7.1).
 
@@ -343,7 +344,8 @@ def check_annotations(pdf: Pdf, elements: list[Element]) -> list[Problem]:
                 owners[kid.Obj.objgen] = element.role
     problems = []
     for number, page in enumerate(pdf.pages, start=1):
-        annots = [a for a in page.obj.get("/Annots", []) if a.get("/Subtype") not in (Name.Popup,)]
+        box = [float(v) for v in page.obj.get("/CropBox", page.obj.MediaBox)]
+        annots = [a for a in page.obj.get("/Annots", []) if _in_scope(a, box)]
         if annots and page.obj.get("/Tabs") != Name.S:
             problems.append(Problem("annotations", f"page {number}", "has annotations but no /Tabs /S"))
         for annot in annots:
@@ -362,6 +364,16 @@ def check_annotations(pdf: Pdf, elements: list[Element]) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def _in_scope(annot: Any, crop_box: list[float]) -> bool:
+    """PDF/UA-1 7.18.1: its rules apply to every annotation but popups, hidden ones (flag 2)
+    and ones whose rectangle lies outside the crop box (as an invisible signature's may)."""
+    if annot.get("/Subtype") == Name.Popup or int(annot.get("/F", 0)) & 2:
+        return False
+    x0, y0, x1, y1 = (float(v) for v in annot.get("/Rect", [0, 0, 0, 0]))
+    left, bottom, right, top = crop_box
+    return not (max(x0, x1) < left or min(x0, x1) > right or max(y0, y1) < bottom or min(y0, y1) > top)
 
 
 def run_pdfua(paths: list[Path]) -> dict[str, dict[str, Any]]:
