@@ -103,6 +103,8 @@ class Problem:
     line: int | None
     message: str
     warning: bool = False
+    # The key it is about (`colors.primary`), when there is one: faces may point at it.
+    field: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
