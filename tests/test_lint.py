@@ -172,7 +172,10 @@ def test_json_shape(make_project: Callable[..., Path]) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("- term: analgesic\n  plane: painkiller\n", ["content/jargon/en.yaml:2: unknown key '[0].plane': did you mean 'plain'?"]),
+        (
+            "- term: analgesic\n  plane: painkiller\n",
+            ["content/jargon/en.yaml:2: unknown key '[0].plane': did you mean 'plain'?"],
+        ),
         (
             "- term: analgesic\n- term: adverse\n  plain: harmful\n",
             ["content/jargon/en.yaml:1: [0].plain is missing: add 'plain:' with a short text"],
@@ -181,7 +184,10 @@ def test_json_shape(make_project: Callable[..., Path]) -> None:
             "- term: x\n  plain: y\n- term: X\n  plain: z\n",
             ["content/jargon/en.yaml:3: term 'X' is listed twice"],
         ),
-        ("- term: analgesic\n  plain: [painkiller\n", ["content/jargon/en.yaml:2: invalid YAML: a list in [ ] or keys in { } are not closed"]),
+        (
+            "- term: analgesic\n  plain: [painkiller\n",
+            ["content/jargon/en.yaml:2: invalid YAML: a list in [ ] or keys in { }"],
+        ),
         ("term: analgesic\nplain: painkiller\n", ["content/jargon/en.yaml:1: expected a list of entries"]),
     ],
 )

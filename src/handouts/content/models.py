@@ -136,7 +136,7 @@ class Brand(Model):
     @model_validator(mode="after")
     def _logo_needs_alt(self) -> Brand:
         if self.logo and not self.logo_alt:
-            raise ValueError("'logo_alt' is required with 'logo': add the text a screen reader says for the logo")
+            raise ValueError("'logo_alt' is required with 'logo': add what a screen reader says for the logo")
         return self
 
 
