@@ -274,6 +274,9 @@ def test_formulas() -> None:
     km = formula_for("fr-CA")
     assert km is not None and km.key == "kandel-moles"
     french = analyse(["Le chat dort sur le tapis."], "fr")
-    # 207 - 1.015 * 6 words - 73.6 * (7 syllables / 6 words)
-    assert km.score(french) == pytest.approx(207 - 1.015 * 6 - 73.6 * 7 / 6, abs=0.05)
+    # 207 - 1.015 * 6 words - 73.6 * (7 syllables / 6 words) = 115.0, read on its 0-100 scale
+    assert km.score(french) == 100.0
+    longer = analyse(["Le traitement consiste à placer une aiguille fine dans un muscle tendu."], "fr")
+    words, syllables_ = longer.words, longer.syllables
+    assert km.score(longer) == pytest.approx(207 - 1.015 * words - 73.6 * syllables_ / words, abs=0.05)
     assert formula_for("de") is None

@@ -194,3 +194,21 @@ class MailError(HandoutsError):
     """Email could not be sent (server unreachable, login or recipient refused); try again later."""
 
     exit_code = Exit.NOT_SENT
+
+
+def choose_brand(value: str | None, default: str | None, choices: Sequence[str], field: str = "brand") -> str:
+    """The brand asked for (checked), else the default: handouts.yaml's `default_brand` or the only brand.
+
+    With several brands and no default, nothing is picked for the user: a front desk must not
+    hand out the demo clinic's packets because its file sorts first.
+    """
+    if value:
+        return choose("brand", value, choices, field)
+    if default is None:
+        raise UsageError(
+            "{field}: choose a brand ({choices}), or set default_brand in handouts.yaml",
+            field=field,
+            code="no-default",
+            choices=", ".join(choices),
+        )
+    return default

@@ -108,7 +108,7 @@ def image_problem(path: Path) -> tuple[str | None, bool]:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return f"is not a {expected} image (it cannot be decoded): export the logo again", False
     if found != expected:
-        right = {v: k for k, v in IMAGE_FORMATS.items()}.get(str(found), "")
+        right = next((ext for ext, kind in IMAGE_FORMATS.items() if kind == found), "")
         return f"is a {found} image named {suffix}: rename it to end in {right}", True
     return None, False
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,7 +21,7 @@ from handouts.content.models import (
     ProjectConfig,
 )
 from handouts.content.yamlsrc import YamlFile, YamlProblem, load_yaml, problem_for
-from handouts.errors import ContentError, Problem, UsageError, choose, shown
+from handouts.errors import ContentError, Problem, choose, choose_brand, shown
 from handouts.project import Project
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Catalogue:
 
     @property
     def default_brand(self) -> str | None:
-        """The brand used when none is chosen: handouts.yaml's, or the only one (see pick_brand)."""
+        """The brand used when none is chosen: handouts.yaml's, or the only one (errors.choose_brand)."""
         return self.config.default_brand or (next(iter(self.brands)) if len(self.brands) == 1 else None)
 
     @property
@@ -86,7 +86,7 @@ class Catalogue:
                 chosen[kind] = ids[0] if len(ids) == 1 else marked[0]
         return chosen
 
-    def translated(self, doc_id: str, lang: str) -> bool:
+    def is_translated(self, doc_id: str, lang: str) -> bool:
         """Whether the document has its own file in lang (else it is built from the default language)."""
         return (doc_id, lang) in self.documents
 
@@ -112,37 +112,8 @@ class Catalogue:
         return choose(noun, value, self.choices(noun), field)
 
     def pick_brand(self, value: str | None, field: str = "brand") -> str:
-        """The brand asked for, else the default one (see pick_brand)."""
-        return pick_brand(self, value, field)
-
-
-class BrandChoices(Protocol):
-    """What choosing a brand needs: a Catalogue or the build snapshot's CatalogueIndex."""
-
-    @property
-    def default_brand(self) -> str | None: ...
-
-    def choices(self, noun: str) -> list[str]: ...
-
-    def pick(self, noun: str, value: str, field: str | None = None) -> str: ...
-
-
-def pick_brand(cat: BrandChoices, value: str | None, field: str = "brand") -> str:
-    """The brand asked for, else the default: handouts.yaml's `default_brand`, or the only brand.
-
-    With several brands and no default, nothing is picked for the user: a front desk must not
-    hand out the demo clinic's packets because its file sorts first.
-    """
-    if value:
-        return cat.pick("brand", value, field=field)
-    if cat.default_brand is None:
-        raise UsageError(
-            "{field}: choose a brand ({choices}), or set default_brand in handouts.yaml",
-            field=field,
-            code="no-default",
-            choices=", ".join(cat.choices("brand")),
-        )
-    return cat.default_brand
+        """The brand asked for, else the default one (errors.choose_brand)."""
+        return choose_brand(value, self.default_brand, self.choices("brand"), field)
 
 
 class _Loader:
