@@ -360,3 +360,55 @@ def test_readme_says_which_brand_keys_are_required() -> None:
     required = {name for name, field in Brand.model_fields.items() if field.is_required()}
     assert said == required, (said, required)
     Brand.model_validate(pyyaml.safe_load(io.StringIO(block)))  # and the example is a valid brand
+
+
+def test_the_readmes_form_filling_example_runs_as_written(module_built: Path, tmp_path: Path) -> None:
+    import sys
+
+    readme = (REPO / "README.md").read_text("utf-8")
+    section = readme.split("## The fillable consent form", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    form = module_built / "out/tiny/en/tiny-consent-fillable.pdf"
+    packet = tmp_path / "packet.pdf"
+    code, _, err = run_cli(
+        module_built, "packet", "--patient", "Jane Doe", "--fillable", "--password", "the password",
+        "--docs", "consent", "-o", str(packet),
+    )  # fmt: skip
+    assert code == 0, err
+    for name, source in (("plain", form), ("encrypted", packet)):
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(source, folder / "dry-needling-consent-fillable.pdf")
+        run = subprocess.run([sys.executable, "-c", snippet], cwd=folder, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        code, out, _ = run_cli(module_built, "screen", str(folder / "filled.pdf"))
+        assert code == 1, out  # flagged
+        assert "FLAGGED" in out and "YES pregnancy" in out
+        assert "unanswered" not in out.lower(), out  # every question answered, signed and dated
+
+
+# The README's tour of mistakes: each edit, made to the shipped content.
+TOUR = {
+    "content/brands/demo.yaml": ('primary: "#0b5d7a"', "primary: #0b5d7a"),
+    "content/brands/turning-point.yaml": ('primary: "#1f4e79"', 'primary: "#ffff00"'),
+    "content/documents/dry-needling-info/en.yaml": ("title:", "titel:"),
+    "content/documents/dry-needling-info/fr.yaml": ("  - heading: Qu'est", "\t- heading: Qu'est"),
+    "content/documents/dry-needling-consent/en.yaml": ('version: "1.0"', "version: 1.1"),
+    "content/documents/dry-needling-aftercare/en.yaml": ("effective: 2026-11-01", "effective: 01/12/2026"),
+}
+
+
+def test_the_readmes_tour_of_mistakes_is_what_validate_says(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    shutil.copytree(REPO / "content", root / "content")
+    shutil.copytree(REPO / "templates", root / "templates")
+    for rel, (old, new) in TOUR.items():
+        path = root / rel
+        text = path.read_text("utf-8")
+        assert old in text, rel
+        path.write_text(text.replace(old, new, 1), "utf-8")
+    code, _, err = run_cli(root, "validate")
+    assert code == 2
+    readme = (REPO / "README.md").read_text("utf-8")
+    shown = readme.split("$ handouts validate            # with mistakes\n", 1)[1].split("```", 1)[0]
+    assert err.splitlines() == shown.splitlines()

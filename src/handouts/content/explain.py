@@ -31,7 +31,7 @@ YMD = "YYYY-MM-DD, e.g. 2026-11-01"
 
 def describe_validation_error(exc: ValidationError, yf: YamlFile, schema: Any) -> list[Problem]:
     """Every error of exc as a file:line problem in plain words (schema: the model or type validated)."""
-    errors = [dict(e) for e in exc.errors(include_url=False)]
+    errors: list[dict[str, Any]] = [dict(e) for e in exc.errors(include_url=False)]
     for err in errors:
         err["loc"] = tuple(p for p in err["loc"] if isinstance(p, (str, int)))
     suggested = _suggestions(errors, schema)

@@ -158,8 +158,9 @@ def load_yaml(path: Path, root: Path) -> YamlFile:
         raise YamlProblem(f"invalid value: {exc}", node.start_mark.line + 1) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise YamlProblem(f"invalid YAML: {exc.problem or exc.context}", line) from exc
+        raise YamlProblem(
+            f"invalid YAML: {exc.problem or exc.context}", mark.line + 1 if mark else None
+        ) from exc
     return YamlFile(path=path, rel=rel, data=data, raw=raw, source=source)
 
 
