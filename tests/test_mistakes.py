@@ -412,3 +412,23 @@ def test_the_readmes_tour_of_mistakes_is_what_validate_says(tmp_path: Path) -> N
     readme = (REPO / "README.md").read_text("utf-8")
     shown = readme.split("$ handouts validate            # with mistakes\n", 1)[1].split("```", 1)[0]
     assert err.splitlines() == shown.splitlines()
+
+
+def test_an_email_in_a_language_without_its_templates_says_it_borrows_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handouts.mail import compose
+
+    monkeypatch.setattr(compose, "_WARNED", set())  # said once per process: start afresh
+
+    templates = tmp_path / "templates/email"
+    for part in compose.PARTS:
+        (templates / "en").mkdir(parents=True, exist_ok=True)
+        (templates / "en" / part).write_text("x", "utf-8")
+    (templates / "fr").mkdir()
+    (templates / "fr/subject.txt.j2").write_text("x", "utf-8")
+    with caplog.at_level("WARNING"):
+        found = compose.find_templates(Project(tmp_path), "tiny", "fr", "en")
+    assert found["subject.txt.j2"] == "fr/subject.txt.j2" and found["body.txt.j2"] == "en/body.txt.j2"
+    assert "templates/email/fr/ has no body.txt.j2: fr messages use the en one" in caplog.text
+    assert "subject.txt.j2" not in caplog.text
