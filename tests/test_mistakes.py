@@ -432,3 +432,21 @@ def test_an_email_in_a_language_without_its_templates_says_it_borrows_them(
     assert found["subject.txt.j2"] == "fr/subject.txt.j2" and found["body.txt.j2"] == "en/body.txt.j2"
     assert "templates/email/fr/ has no body.txt.j2: fr messages use the en one" in caplog.text
     assert "subject.txt.j2" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("rel", "words"),
+    [
+        ("content/messages/EN_ca.yaml", "the file name 'EN_ca' must be a language code such as en or fr-CA"),
+        (
+            "content/messages/xx.yaml",
+            "'xx' is not a language code babel knows, so dates could not be written",
+        ),
+    ],
+)
+def test_language_file_names_are_codes(make_project: Make, rel: str, words: str) -> None:
+    root = make_project({rel: (REPO / "content/messages/en.yaml").read_text("utf-8")})
+    code, _, err = run_cli(root, "validate")
+    assert code == 2
+    assert f"{rel}: {words}" in err
+    assert "Traceback" not in err

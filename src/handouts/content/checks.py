@@ -38,9 +38,20 @@ def _language_codes(cat: Catalogue) -> list[Problem]:
     content = cat.project.content
     stems = {path for path in (content / "messages").glob("*.yaml")}
     stems |= {path for path in (content / "documents").glob("*/*.yaml")}
+    from babel.localedata import exists as babel_knows  # dates are written by babel's locale data
+
     problems = []
     for path in sorted(stems):
-        if not LANG_CODE.fullmatch(path.stem):
+        if LANG_CODE.fullmatch(path.stem) and not babel_knows(path.stem.replace("-", "_")):
+            problems.append(
+                Problem(
+                    cat.project.rel(path),
+                    None,
+                    f"'{path.stem}' is not a language code babel knows, so dates could not be written "
+                    "in it: rename the file to a code such as fr or fr-CA",
+                )
+            )
+        elif not LANG_CODE.fullmatch(path.stem):
             fixed = path.stem.lower().replace("_", "-")
             fixed = fixed[:3] + fixed[3:].upper() if "-" in fixed else fixed
             problems.append(
