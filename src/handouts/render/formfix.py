@@ -38,28 +38,21 @@ def fix_form(document: Any, pdf: Any) -> None:
 
     fields = list(acroform["Fields"])
     kids: set[bytes] = set()
-    buttons = False
     for ref in fields:
         field = deref(ref)
         if "Kids" in field and int(field.get("Ff", 0)) & RADIO_FLAG:
             kids.update(field["Kids"])
             _fix_radio_group(field, deref)
-            buttons = True
         elif field.get("FT") == "/Btn":
             _rename_state(field, "on", CHECKBOX_ON, deref)
-            buttons = True
     acroform["Fields"] = pydyf.Array([ref for ref in fields if ref not in kids])
     acroform["NeedAppearances"] = "false"
     # The page's resources served as /DR; the form gets its own copy with ZapfDingbats, so
-    # that unembedded standard font never appears among the page's fonts. Only a form with
-    # check boxes or radio buttons draws with it: the stamp page's one text field would hand
-    # it on, unused, to every flattened copy (pdffonts then lists it, not embedded).
+    # that unembedded standard font never appears among the page's fonts.
     page_fonts = deref(deref(acroform["DR"]).get("Font", pydyf.Dictionary()))
-    fonts = pydyf.Dictionary(dict(page_fonts))
-    if buttons:
-        zadb = pydyf.Dictionary({"Type": "/Font", "Subtype": "/Type1", "BaseFont": "/ZapfDingbats"})
-        pdf.add_object(zadb)
-        fonts["ZaDb"] = zadb.reference
+    zadb = pydyf.Dictionary({"Type": "/Font", "Subtype": "/Type1", "BaseFont": "/ZapfDingbats"})
+    pdf.add_object(zadb)
+    fonts = pydyf.Dictionary({**page_fonts, "ZaDb": zadb.reference})
     pdf.add_object(fonts)
     resources = pydyf.Dictionary({"Font": fonts.reference})
     pdf.add_object(resources)
