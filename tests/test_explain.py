@@ -39,6 +39,11 @@ smtp:
   password_env: HANDOUTS_SMTP_PASSWORD
   from: desk@example.org
   timeout: 30
+signing:
+  certificate: keys/clinic.p12
+  password_env: HANDOUTS_SIGNING_PASSWORD
+  timestamp_url: https://tsa.example.org/
+  trusted: [keys/old.pem]
 """
 BRAND_WITH_LOGO = BRAND + "logo: assets/logo.svg\nlogo_alt: The logo\npage_size: a4\n"
 INFO_WITH_ALL = INFO + (

@@ -30,6 +30,8 @@ class CatalogueIndex:
     default_brand: str | None = None  # handouts.yaml's, or the only brand (Catalogue.default_brand)
     defaults: dict[str, str] = field(default_factory=dict)  # kind -> document (Catalogue.defaults)
     translated: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id -> languages it has
+    # handouts.yaml's `signing:` (by alias), so packets know without loading the settings model.
+    signing: dict[str, Any] | None = None
 
     @property
     def document_ids(self) -> list[str]:
@@ -82,6 +84,7 @@ class CatalogueIndex:
                 doc_id: tuple(lang for lang in cat.languages if cat.is_translated(doc_id, lang))
                 for doc_id in cat.document_ids
             },
+            signing=cat.config.signing.model_dump(mode="json") if cat.config.signing else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -97,6 +100,7 @@ class CatalogueIndex:
             "default_brand": self.default_brand,
             "defaults": self.defaults,
             "translated": {d: list(langs) for d, langs in self.translated.items()},
+            "signing": self.signing,
         }
 
     @classmethod
@@ -115,4 +119,5 @@ class CatalogueIndex:
             default_brand=data["default_brand"],
             defaults=dict(data["defaults"]),
             translated={d: tuple(langs) for d, langs in data["translated"].items()},
+            signing=dict(data["signing"]) if data.get("signing") else None,
         )

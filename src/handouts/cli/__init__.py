@@ -26,6 +26,8 @@ COMMANDS = {
     "packets": "handouts.cli.packet:packets",
     "lint": "handouts.cli.lint:lint",
     "serve": "handouts.cli.serve:serve",
+    "keys": "handouts.cli.sign:keys",
+    "verify": "handouts.cli.sign:verify",
 }
 
 
