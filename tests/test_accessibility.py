@@ -193,6 +193,8 @@ def test_french_packet_has_french_text_and_dates(project: Path, tmp_path: Path) 
         "Sam Lee",
         "--lang",
         "fr",
+        "--brand",
+        "tiny",
         "--docs",
         "info,consent",
         "-o",
