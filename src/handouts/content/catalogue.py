@@ -26,6 +26,10 @@ from handouts.project import Project
 
 log = logging.getLogger(__name__)
 
+# Messages the code itself prints (packets' "Prepared for ..." line): templates are checked
+# by Jinja's strict undefined, these here.
+CODE_MESSAGES = ("prepared_for", "therapist", "area_label")
+
 M = TypeVar("M")
 
 
@@ -239,6 +243,18 @@ def _load_messages(loader: _Loader, config: ProjectConfig) -> dict[str, Loaded[d
             continue
         messages[path.stem] = Loaded(data, yf)
     default = messages.get(config.default_language)
+    if default is not None:
+        for key in CODE_MESSAGES:
+            if key not in default.model:
+                loader.problems.append(
+                    Problem(
+                        default.file.rel,
+                        None,
+                        f"message '{key}' is missing: add it (packets print it; handouts' own "
+                        f"content/messages/en.yaml has every message)",
+                        field=key,
+                    )
+                )
     if default is None:
         if loader.project.content / "messages" / f"{config.default_language}.yaml" in loader.failed:
             return messages
