@@ -232,7 +232,7 @@ def _chart_number(row: Row) -> str | None:
 
 def _mail_row(mail: MailStep, sent_log: SentLog | None, letter: Letter, recipient: str | None) -> Outcome:
     if recipient is None:
-        return Outcome("not sent", "no address in the 'email' column", fixable=True)
+        return Outcome("no email")  # a paper-only patient: reported, not an error
     try:
         return mail.send(letter, recipient, sent_log)
     except HandoutsError as exc:
