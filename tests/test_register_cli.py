@@ -154,7 +154,7 @@ def test_password_in_the_url_is_refused(project: Path, tmp_path: Path) -> None:
     (project / "handouts.yaml").write_text("register: postgresql://clinic:pw@db.example.org/handouts\n")
     code, _, err = run_cli(project, "packet", "--patient", NAME, "-o", str(tmp_path / "p.pdf"))
     assert code == 2
-    assert err.startswith("handouts.yaml:1: 'register': remove the password from the URL")
+    assert err.startswith("handouts.yaml:1: register: remove the password from the URL")
     assert not (tmp_path / "p.pdf").exists()
 
 
