@@ -19,9 +19,11 @@ class Exit(enum.IntEnum):
     """Every exit code of every command (README, "Exit codes", documents this table)."""
 
     OK = 0
-    # build --check: out/ is stale; screen: a contraindication answered yes; lint --strict: a failure
+    # build --check: out/ is stale; screen: a contraindication answered yes; lint --strict: a failure;
+    # register verify: a row of the register was changed, removed or inserted
     FINDINGS = 1
-    # bad input: content, settings, command-line values, an unreadable form, an output that failed
+    # bad input: content, settings, command-line values, an unreadable form, an output that failed,
+    # a register that cannot be read or written (locked, newer schema, server unreachable)
     BAD_INPUT = 2
     # screen: something unanswered or unsigned, nothing flagged
     INCOMPLETE = 3
@@ -120,6 +122,8 @@ class Problem:
     line: int | None
     message: str
     warning: bool = False
+    # The key it is about (`colors.primary`), when there is one: faces may point at it.
+    field: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -211,7 +215,29 @@ class MailError(HandoutsError):
     exit_code = Exit.NOT_SENT
 
 
+class RegisterError(HandoutsError):
+    """The consent register cannot be opened or written (settings, locked, newer schema, server)."""
+
+
 class TamperedError(PdfInputError):
     """A certified form was changed after signing (beyond filling it in)."""
 
     exit_code = Exit.TAMPERED
+
+
+def choose_brand(value: str | None, default: str | None, choices: Sequence[str], field: str = "brand") -> str:
+    """The brand asked for (checked), else the default: handouts.yaml's `default_brand` or the only brand.
+
+    With several brands and no default, nothing is picked for the user: a front desk must not
+    hand out the demo clinic's packets because its file sorts first.
+    """
+    if value:
+        return choose("brand", value, choices, field)
+    if default is None:
+        raise UsageError(
+            "{field}: choose a brand ({choices}), or set default_brand in handouts.yaml",
+            field=field,
+            code="no-default",
+            choices=", ".join(choices),
+        )
+    return default

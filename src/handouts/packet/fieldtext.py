@@ -138,6 +138,8 @@ class FieldTextAppearance(AppearanceStreamGenerator):
 
     # The smallest fraction of the form's font size text may shrink to (0: no limit).
     min_scale = 0.0
+    # Points between the field's edge and its text.
+    padding = PADDING
 
     def generate_text(self, field: Any) -> None:
         pen = Pen.of_field(field)
@@ -148,8 +150,9 @@ class FieldTextAppearance(AppearanceStreamGenerator):
             width, height = abs(urx - llx), abs(ury - lly)
             try:
                 appearance = text_stream(
-                    self.pdf, pen, field.value_as_string, width, height, align, multiline, self.min_scale
-                )
+                    self.pdf, pen, field.value_as_string, width, height,
+                    align=align, multiline=multiline, min_scale=self.min_scale, padding=self.padding,
+                )  # fmt: skip
             except TextTooLong:
                 raise TextTooLong(f"'{field.fully_qualified_name}' is too long to print legibly") from None
             annot.obj.AP = Dictionary(N=self.pdf.make_indirect(appearance))
@@ -164,9 +167,11 @@ def text_stream(
     text: str,
     width: float,
     height: float,
+    *,
     align: int = 0,
     multiline: bool = False,
     min_scale: float = 0.0,
+    padding: float = PADDING,
 ) -> Any:
     """A Form XObject (width x height) drawing text in pen's font, vertically centred, aligned per /Q.
 
@@ -180,7 +185,7 @@ def text_stream(
     if missing:
         raise OutputError(f"the form font cannot print '{missing[0]}' (U+{ord(missing[0]):04X})")
     wanted = float(found.group(2)) or min(12.0, height * 0.7)
-    size, lines = layout(metrics, text, wanted, width, height, multiline)
+    size, lines = layout(metrics, text, wanted, width, height, multiline, padding)
     if size < wanted * min_scale:
         raise TextTooLong("the text is too long to print legibly")
     em = size / 1000
@@ -193,7 +198,7 @@ def text_stream(
     for number, line in enumerate(lines):
         glyphs = [metrics.glyphs[c] for c in line]
         line_width = metrics.width(glyphs, size)
-        x = {1: (width - line_width) / 2, 2: width - PADDING - line_width}.get(align, PADDING)
+        x = {1: (width - line_width) / 2, 2: width - padding - line_width}.get(align, padding)
         y = top - (number + 1) * line_height + baseline
         hexed = "".join(f"{g:04x}" for g in glyphs)
         shown.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm <{hexed}> Tj".encode())
@@ -211,14 +216,20 @@ def text_stream(
 
 
 def layout(
-    metrics: FieldFont, text: str, size: float, width: float, height: float, multiline: bool
+    metrics: FieldFont,
+    text: str,
+    size: float,
+    width: float,
+    height: float,
+    multiline: bool,
+    padding: float = PADDING,
 ) -> tuple[float, list[str]]:
     """The largest size up to `size` at which text fits the field, and its lines.
 
     One line: shrink to the field's width. Several (a multiline field): wrap at spaces,
     shrinking until the lines fit both the width and the height.
     """
-    room = max(width - 2 * PADDING, 1.0)
+    room = max(width - 2 * padding, 1.0)
     if not multiline:
         text_width = metrics.width([metrics.glyphs[c] for c in text], size)
         return (size * room / text_width if text_width > room else size), [text]
@@ -248,6 +259,11 @@ def _wrap(metrics: FieldFont, text: str, size: float, room: float) -> list[str]:
 
 
 class StampTextAppearance(FieldTextAppearance):
-    """The packet's "Prepared for ..." line: shrinks a little, never to an unreadable size."""
+    """The packet's "Prepared for ..." line: shrinks a little, never to an unreadable size.
+
+    It is flattened onto the page (no viewer redraws it), so its text starts at the field's
+    edge: the slot's edge, the text column's (templates/styles/handout.css .prepared-field).
+    """
 
     min_scale = 0.6
+    padding = 0.0
