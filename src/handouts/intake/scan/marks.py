@@ -211,8 +211,9 @@ class LayoutMismatch(Exception):
 def read_page(canon: np.ndarray, page: PageMap) -> PageReading:
     """Read every row, the consent box and the patient's lines of one registered page.
 
-    Raises LayoutMismatch unless most boxes' printed frames are found where the map puts them,
-    all shifted alike: a wrongly fitted page must never be read.
+    Raises LayoutMismatch unless enough of the boxes' printed frames (found where the map puts
+    them, all shifted alike) and of the lines' rules are found: a wrongly fitted page must never
+    be read.
     """
     ink = ink_map(canon)
     boxes = [b for q in page.questions for b in (q.yes, q.no)] + ([page.consent] if page.consent else [])
@@ -226,10 +227,13 @@ def read_page(canon: np.ndarray, page: PageMap) -> PageReading:
     )
 
     agreeing = [s for s in shifts if abs(s[0] - common[0]) <= 1.2 and abs(s[1] - common[1]) <= 1.2]
-    # Every answered row leaves one box empty, its frame clean: at least those must agree.
-    if boxes and len(agreeing) < max(1, round(0.35 * len(boxes))):
+    # Every answered row leaves one box empty, its frame clean: at least those must agree. A
+    # page with a box or two (the consent box, ticked over its frame) is told by its lines too.
+    rules, lines = rules_found(canon, page)
+    found, printed = len(agreeing) + rules, len(boxes) + lines
+    if printed and found < max(1, round(0.35 * printed)):
         raise LayoutMismatch(
-            f"only {len(agreeing)} of its {len(boxes)} printed boxes are where the form has them"
+            f"only {found} of its {printed} printed boxes and lines are where the form has them"
         )
 
     def shift_of(box: Box) -> tuple[float, float]:
