@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, NameObject, StreamObject
 
-from helpers import SIGNING_ENV, SIGNING_YAML, pdfsig, run_cli, write_tiny
+from helpers import SIGNING_ENV, SIGNING_YAML, check_pdfa3b, pdfsig, run_cli, write_tiny
 
 DETAILS = ["--patient", "Jane Doe", "--dob", "1980-02-03", "--date", "2026-12-01"]
 ANSWERS = {
@@ -156,6 +156,27 @@ def test_archive_seals_the_record_and_refuses_tampered_forms(
     assert code == 0 and "(approval): intact" in out
     code, _, err = run_cli(project, "archive", str(packets["changed"]), "-o", str(tmp_path / "no.pdf"))
     assert code == 5 and "not archived" in err and not (tmp_path / "no.pdf").exists()
+
+
+def test_archive_of_a_scan_is_sealed_and_stays_pdfa(project: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    import scansynth as ss
+
+    printed = project / "out/tiny/en/tiny-consent.pdf"
+    rng = np.random.default_rng(1)
+    pages = ss.fill(ss.render(printed, 150), ss.form_map_of(project / "out", "tiny/en/tiny-consent.pdf"),
+                    ss.Filling(), 150, rng)  # fmt: skip
+    ss.write_pdf([ss.degrade(p, ss.Degrade(angle=1), rng) for p in pages], tmp_path / "scan.pdf", dpi=150)
+    target = tmp_path / "record.pdf"
+    code, _, err = run_cli(project, "archive", str(tmp_path / "scan.pdf"), "-o", str(target))
+    assert code == 0, err
+    assert ": clear: all answered no, signed" in err and "sealed (PAdES B-B)" in err
+    check_pdfa3b(target)
+    report = pdfsig(target)
+    assert "Signature is Valid" in report and "Total document signed" in report
+    code, out, _ = run_cli(project, "verify", str(target))
+    assert code == 0 and "(approval): intact" in out
 
 
 def test_validate_refuses_a_key_inside_content_and_warns_on_missing_keys(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from handouts.render.formmap import FormMap
 from handouts.render.formmap import load as load_map
 from handouts.render.scanmarks import ScanId, decode, encode, stamp
 
-from helpers import copy_project, run_cli
+from helpers import check_pdfa3b, copy_project, pdftotext, run_cli
 
 DOC = "tiny-consent"
 PRINT = f"tiny/en/{DOC}.pdf"
@@ -409,6 +409,66 @@ def test_hostile_code_is_quoted_bounded(project: Path, tmp_path: Path) -> None:
     error = form.result.error() or ""
     assert form.result.status == "unreadable" and "\u202e" not in error and len(error) < 300
     assert "recorded layout is not in" in error
+
+
+# --- the record of a scan -----------------------------------------------------------------
+
+
+def test_archive_of_a_scan_is_a_pdfa_record(project: Path, tmp_path: Path) -> None:
+    """A first page of the answers as read (the crop in doubt too), the scanned pages, the scan inside."""
+    import stat
+
+    from pypdf import PdfReader
+
+    scan = tmp_path / "scan.pdf"
+    ss.write_pdf(scan_of(project, ss.Filling({"pregnancy": "both"}), 30, degrade=ss.Degrade(angle=1)), scan)
+    target = tmp_path / "record.pdf"
+    code, out, err = run_cli(project, "archive", str(scan), "-o", str(target))
+    assert code == 0, err
+    assert out == "" and f"{scan} (scan pages 1, 2): needs-review: pregnancy: both boxes marked" in err
+    assert "PDF/A-3b, 3 pages, 1 answers read from the scan, original embedded" in err
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # a patient record
+    check_pdfa3b(target)
+    reader = PdfReader(target)
+    assert reader.attachments == {"scan.pdf": [scan.read_bytes()]}  # the source, byte for byte
+    first = " ".join(pdftotext(target, "-l", "1").split())
+    entry = next(
+        e for e in json.loads((project / "out/manifest.json").read_text())["outputs"] if e["path"] == PRINT
+    )
+    wanted = ("Consent form read from a scan", "Status: needs-review", f"{DOC} v1.0",
+              entry["content_fingerprint"][:7], "Pregnancy (pregnancy) unclear 0.00",
+              "Metal allergy (metal-allergy) no 1.00", "Pregnancy: both boxes marked",
+              "Consent box ticked")  # fmt: skip
+    for words in wanted:
+        assert words in first, words
+
+    with pikepdf.open(target) as pdf:  # images each page draws: the crop in doubt, then a scanned page each
+        drawn = [
+            [(int(x.Width), int(x.Height)) for x in (p.Resources.XObject[str(o[0])] for o, op in
+             pikepdf.parse_content_stream(p) if str(op) == "Do") if x.Subtype == "/Image"]
+            for p in pdf.pages
+        ]  # fmt: skip
+    assert len(drawn[0]) == 1 and drawn[0][0][0] < 400 and [len(d) for d in drawn[1:]] == [1, 1]
+    assert all(w > 1000 for ((w, _),) in drawn[1:])
+    assert reader.metadata["/handoutsdoc"] == DOC and reader.metadata["/handoutssource"] == "scan"
+    again = tmp_path / "again.pdf"
+    assert run_cli(project, "archive", str(scan), "-o", str(again))[0] == 0
+    assert again.read_bytes() == target.read_bytes()  # the same scan, the same record
+
+
+def test_archive_of_an_image_and_of_a_scan_of_two_forms(project: Path, tmp_path: Path) -> None:
+    pages = scan_of(project, ss.Filling(), 31, degrade=ss.Degrade(angle=-1))
+    ss.write_image(pages[1], tmp_path / "page.png")
+    code, _, err = run_cli(project, "archive", str(tmp_path / "page.png"))
+    assert code == 0 and "incomplete" in err  # page 1 is missing: archived, and said so
+    check_pdfa3b(tmp_path / "page-archive.pdf")
+    assert list(__import__("pypdf").PdfReader(tmp_path / "page-archive.pdf").attachments) == ["scan.png"]
+    two = tmp_path / "two.pdf"
+    other = scan_of(project, ss.Filling(), 32, pdf=with_packet(project, "5555555555", tmp_path / "p.pdf"))
+    ss.write_pdf(pages + other, two)
+    code, _, err = run_cli(project, "archive", str(two))
+    assert code == 2 and "holds 2 forms" in err and not (tmp_path / "two-archive.pdf").exists()
+    assert len(err.strip().splitlines()) == 1
 
 
 # --- the command ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from handouts.cli.common import flag, output_option, quiet
 from handouts.errors import SCREEN_EXIT, UsageError
 
 if TYPE_CHECKING:
+    from handouts.intake.archive import ArchiveResult
     from handouts.intake.screen import ScreenResult
     from handouts.register.record import Register
 
@@ -30,11 +31,14 @@ then unreadable, flagged, needs-review, incomplete).
 """
 
 ARCHIVE_HELP = """\b
+A scan of a printed form (PDF, PNG, JPEG, TIFF: one form per file) is archived
+too: a first page of the answers as read, then the scanned pages.
 Exit codes:
   0  archive written (the form's screen status is printed on stderr:
-     clear, flagged or incomplete; incomplete forms are archived too)
-  2  unreadable: not a PDF, damaged, encrypted without the right password,
-     or not a handouts fillable consent form; or the archive cannot be written
+     clear, flagged, needs-review or incomplete; all of them are archived)
+  2  unreadable: not a PDF or image, damaged, encrypted without the right
+     password, not a handouts consent form, a scan of several forms;
+     or the archive cannot be written
   5  tampered: the form was changed after the clinic certified it; nothing written
 """
 
@@ -178,6 +182,8 @@ def archive(
     """Flatten a filled consent form into a PDF/A-3b record that embeds the original."""
     from handouts.atomic import atomic_write
     from handouts.intake.archive import archive_form, default_output
+    from handouts.intake.scan.sources import is_image
+    from handouts.intake.screen import NotFillableError
     from handouts.packet.request import check_patient_ref
     from handouts.register.hooks import record_return
 
@@ -189,8 +195,12 @@ def archive(
             path=target,
         )
     ref = check_patient_ref(patient_ref)
-    result = archive_form(filled, password)
     project_root = _project_root(ctx)
+    try:
+        scan = is_image(filled)
+        result = _archive_scan(filled, project_root) if scan else archive_form(filled, password)
+    except NotFillableError:  # a PDF of scanned pages
+        scan, result = True, _archive_scan(filled, project_root)
     register = _register(project_root)
     screened, pdf, sealed = result.screen, result.pdf, ""
     if project_root is not None:
@@ -200,7 +210,8 @@ def archive(
         from handouts.project import Project
 
         current = current_content(project_root, result.screen.form) if result.screen.form else None
-        screened = check_signature(result.screen, filled.read_bytes(), project_root, current, password)
+        if not scan:  # paper carries no signature to check
+            screened = check_signature(result.screen, filled.read_bytes(), project_root, current, password)
         if screened.status == "tampered":  # never seal changed answers as the clinic's record
             record_return(register, screened, "archive", ref)  # it came back, though not archived
             raise TamperedError(f"{screened.error()}; not archived")
@@ -218,10 +229,16 @@ def archive(
     if not quiet(ctx):
         click.echo(screen_line(screened), err=True)
         click.echo(
-            f"wrote {target} (PDF/A-3b, {result.pages} pages, {result.drawn} answers drawn, "
-            f"original embedded{sealed})",
+            f"wrote {target} (PDF/A-3b, {result.pages} pages, {result.drawn} answers "
+            f"{'read from the scan' if scan else 'drawn'}, original embedded{sealed})",
             err=True,
         )
+
+
+def _archive_scan(path: Path, project_root: Path | None) -> ArchiveResult:
+    from handouts.intake.scan.record import archive_scan
+
+    return archive_scan(path, project_root)
 
 
 def _project_root(ctx: click.Context) -> Path | None:

@@ -45,13 +45,17 @@ def _project_fetcher() -> type[Any]:
     class ProjectFetcher(URLFetcher):  # type: ignore[misc]
         """Refuse the network and any file outside the project's allowed folders."""
 
-        def __init__(self, allowed: Iterable[Path]) -> None:
-            super().__init__(allowed_protocols={"file"}, allow_redirects=False)
+        def __init__(self, allowed: Iterable[Path], inline: bool = False) -> None:
+            protocols = {"file", "data"} if inline else {"file"}
+            super().__init__(allowed_protocols=protocols, allow_redirects=False)
             self.allowed = [p.resolve() for p in allowed]
+            self.inline = inline
             self.refused: list[str] = []
 
         def fetch(self, url: str, headers: Any = None) -> Any:
             parts = urlsplit(url)
+            if self.inline and parts.scheme == "data":
+                return super().fetch(url, headers)
             if parts.scheme == "file" and parts.netloc in ("", "localhost"):
                 path = Path(unquote(parts.path)).resolve()
                 if any(path.is_relative_to(root) for root in self.allowed) and path.is_file():
@@ -63,9 +67,9 @@ def _project_fetcher() -> type[Any]:
     return ProjectFetcher
 
 
-def url_fetcher(allowed: Iterable[Path]) -> Any:
-    """A WeasyPrint URL fetcher that serves only files below the allowed folders."""
-    return _project_fetcher()(allowed)
+def url_fetcher(allowed: Iterable[Path], inline: bool = False) -> Any:
+    """A WeasyPrint URL fetcher serving only files below the allowed folders (and data: URLs, if inline)."""
+    return _project_fetcher()(allowed, inline)
 
 
 @contextlib.contextmanager
@@ -110,16 +114,20 @@ def html_to_pdf(
     forms: bool = False,
     tags: bool = True,
     on_layout: Callable[[list[Any]], None] | None = None,
+    inline_images: bool = False,
 ) -> tuple[bytes, int]:
     """Render html to PDF bytes and page count; fail if it loaded anything outside `allowed`.
 
     on_layout, if given, sees the laid-out pages (weasyprint Page objects) before writing:
-    the form map is recorded from them (render.formmap.record).
+    the form map is recorded from them (render.formmap.record). inline_images: the html's
+    images are data: URLs (a scan's pages in its record, intake/scan/record.py); they are
+    decoded for this document only, never kept in the process's image cache.
     """
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
-    fetcher = url_fetcher(allowed)
+    fetcher = url_fetcher(allowed, inline_images)
+    cache: dict[str, Any] = {} if inline_images else _IMAGE_CACHE
     try:
         source = weasyprint.HTML(string=html, base_url=base_url.resolve().as_uri() + "/", url_fetcher=fetcher)
         options = {
@@ -132,7 +140,7 @@ def html_to_pdf(
             # WeasyPrint's own PDF/UA-1 variant: the XMP packet with pdfuaid:part 1 and the
             # same title, author, subject, keywords and dates as the document info.
             options["pdf_variant"] = "pdf/ua-1"
-        document = source.render(font_config=_font_config(), cache=_IMAGE_CACHE, **options)
+        document = source.render(font_config=_font_config(), cache=cache, **options)
         if on_layout is not None:
             on_layout(document.pages)
         pdf = document.write_pdf(finisher=_finisher(forms, tags), **options)
