@@ -226,6 +226,35 @@ def test_upload_a_filled_consent_form_and_see_the_flags(
     shots(page, "screen-flagged")
 
 
+def test_upload_a_scanned_print_packet_and_decide_on_its_unclear_mark(
+    page: Any, front_desk: str, built: tuple[Path, Path], shots: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The packet the desk printed, ticked and scanned: its consent read, the mark in doubt shown."""
+    import numpy as np
+
+    import scansynth as ss
+
+    rng = np.random.default_rng(41)
+    form = ss.form_map_of(built[0] / "out", "tiny/en/tiny-consent.pdf")
+    info, *consent, aftercare = ss.render(built[1], 150)
+    marked = ss.fill(consent, form, ss.Filling({"metal-allergy": "between"}), 150, rng)
+    scan = tmp_path / "scan.pdf"
+    ss.write_pdf([ss.degrade(p, ss.Degrade(angle=1), rng) for p in (info, *marked, aftercare)], scan, dpi=150)
+    page.goto(front_desk)
+    page.get_by_label("Filled consent form", exact=True).set_input_files(str(scan))
+    page.get_by_role("button", name="Screen").click()
+    result = page.locator("#screen-result")
+    playwright_api.expect(result).to_contain_text("NEEDS REVIEW")
+    playwright_api.expect(result).to_contain_text("a scan: pages 2, 3")
+    crop = result.locator("figure.crop img")
+    playwright_api.expect(crop).to_have_count(1)
+    playwright_api.expect(crop).to_have_attribute("alt", "The marks for Metal allergy as scanned")
+    # The page's Content-Security-Policy lets the inline image show (data: images only).
+    assert page.eval_on_selector("figure.crop img", "img => img.complete && img.naturalWidth") > 50
+    assert contrast(page, "#screen-result h3") >= 4.5
+    shots(page, "screen-needs-review")
+
+
 def test_preview_reloads_when_content_changes(
     page: Any, make_project: Callable[..., Path], shots: Callable[..., Path]
 ) -> None:

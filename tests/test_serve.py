@@ -360,8 +360,10 @@ def test_upload_must_be_a_small_pdf(client: FlaskClient, built: tuple[Path, byte
             (built[0] / "out/tiny/en/tiny-info.pdf").read_bytes(),
             "info.pdf",
             "application/pdf",
-            "not a handouts",
+            "no page of a handouts consent form",  # no fields: read as a scan, and no form in it
         ),
+        (b"\x89PNG\r\n\x1a\n...", "scan.jpg", "image/jpeg", "'scan.jpg' is not a PDF file or a scan"),
+        (b"\xff\xd8\xff\xe0 not really", "scan.jpg", "image/jpeg", "scan.jpg: not a PDF, PNG, JPEG or TIFF"),
     ]
     for data, name, mimetype, expected in cases:
         if not data:
@@ -372,6 +374,38 @@ def test_upload_must_be_a_small_pdf(client: FlaskClient, built: tuple[Path, byte
             response = upload(client, data, name, mimetype)
         assert response.status_code == 422, name
         assert expected in error_of(response.get_data(as_text=True), "consent_pdf").replace("&#39;", "'")
+
+
+def test_a_scan_shows_its_answers_and_the_crops_of_unclear_marks(
+    client: FlaskClient, built: tuple[Path, bytes]
+) -> None:
+    """A person decides: each mark in doubt is shown as scanned, inline, and the page says it is not clear."""
+    import numpy as np
+
+    import scansynth as ss
+
+    out = built[0] / "out"
+    rng = np.random.default_rng(40)
+    form = ss.form_map_of(out, "tiny/en/tiny-consent.pdf")
+    filling = ss.Filling({"pregnancy": "both", "metal-allergy": "no"})
+    pages = ss.fill(ss.render(out / "tiny/en/tiny-consent.pdf", 150), form, filling, 150, rng)
+    scan = ss.write_pdf([ss.degrade(p, ss.Degrade(angle=1.5, jpeg=70), rng) for p in pages], dpi=150)
+    response = upload(client, scan, "scan.pdf")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert "img-src 'self' data:" in response.headers["Content-Security-Policy"]
+    html = response.get_data(as_text=True)
+    assert "NEEDS REVIEW" in html and "CLEAR" not in html
+    assert "scan.pdf (a scan: pages 1, 2)" in html
+    crops = re.findall(
+        r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="The marks for Pregnancy as scanned">', html
+    )
+    assert len(crops) == 1 and __import__("base64").b64decode(crops[0]).startswith(b"\x89PNG")
+    assert "<strong>Pregnancy:</strong> both boxes marked" in html
+    # One page as a photo (PNG): read, and the missing page said.
+    ss.write_image(pages[1], built[0].parent / "page2.png")
+    response = upload(client, (built[0].parent / "page2.png").read_bytes(), "page2.png", "image/png")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "INCOMPLETE" in html and "form page 1 of 2 is missing" in html
 
 
 def test_oversized_upload_is_refused_before_reading(built: tuple[Path, bytes]) -> None:

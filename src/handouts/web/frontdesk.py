@@ -17,7 +17,9 @@ from werkzeug.datastructures import MultiDict
 
 from handouts.content.catalogue import Catalogue, load_catalogue
 from handouts.errors import HandoutsError, InputErrors, UsageError
-from handouts.intake.screen import MAX_PDF_BYTES, ScreenResult, screen_bytes
+from handouts.intake.scan import sources
+from handouts.intake.scan.read import ScanForm, screen_upload
+from handouts.intake.screen import MAX_PDF_BYTES, ScreenResult
 from handouts.packet.make import Packet, Plan, make_packet, resolve
 from handouts.packet.naming import packet_flags
 from handouts.packet.request import PacketRequest, Patient, check_patient_ref, make_patient
@@ -54,7 +56,8 @@ SENTENCES = {
     ("password", "encrypted"): "{name}: encrypted; give the password in the Password field",
 }
 KIND_ORDER = ("info", "consent", "aftercare")
-PDF_TYPES = ("application/pdf", "application/x-pdf", "application/octet-stream", "binary/octet-stream")
+# Media types a browser may send for any file (besides each kind's own: intake/scan/sources.py).
+GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream")
 SEVERITY_WORDS = {
     "do-not-treat": "do not treat",
     "check-with-therapist": "check with the therapist",
@@ -137,7 +140,7 @@ def render_page(
     *,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
-    screen_result: ScreenResult | None = None,
+    screen_results: list[Shown] | None = None,
     screen_errors: dict[str, str] | None = None,
     page_errors: list[str] | None = None,
     notice: str | None = None,
@@ -159,7 +162,7 @@ def render_page(
         errors=errors,
         summary=summary,
         labels=LABELS,
-        screen_result=screen_result,
+        screen_results=screen_results or [],
         screen_errors=screen_errors or {},
         severity_words=SEVERITY_WORDS,
         notice=notice,
@@ -325,29 +328,80 @@ def _email(
     return render_page(values=values, notice="The packet was sent to the patient's email address.")
 
 
+@dataclass(frozen=True)
+class Crop:
+    """A mark in doubt, as scanned: whose row, why, and the picture (a data: URL, never a file)."""
+
+    label: str
+    reason: str
+    src: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One form of an upload as the page shows it: the result, and the crops a person decides on."""
+
+    result: ScreenResult
+    crops: tuple[Crop, ...] = ()
+
+
+UPLOAD_WORDS = (
+    "is not a PDF file or a scan: choose the filled consent form (.pdf) or a scan of a printed one "
+    "(.pdf, .png, .jpg, .tif)"
+)
+
+
 @bp.post("/screen")
 def screen() -> ResponseReturnValue:
-    """Screen an uploaded filled consent form, in memory, and show the result."""
+    """Screen an uploaded consent form (a filled PDF or a scan), in memory, and show the result."""
     upload = request.files.get("consent_pdf")
     password = request.form.get("password") or None
     if upload is None or not upload.filename:
-        return _screen_error("Choose the filled consent form (a PDF file) to screen")
+        return _screen_error("Choose the filled consent form (a PDF file), or a scan of a printed one")
     name = PurePath(upload.filename.replace("\\", "/")).name[:100] or "upload.pdf"
-    if not name.lower().endswith(".pdf") or (upload.mimetype and upload.mimetype not in PDF_TYPES):
-        return _screen_error(f"'{name}' is not a PDF file: choose the filled consent form (.pdf)")
     data = upload.stream.read(MAX_PDF_BYTES + 1)
     if len(data) > MAX_PDF_BYTES:
         return _screen_error(f"'{name}' is larger than {MAX_PDF_BYTES // 1_000_000} MB: not a consent form")
-    if data.lstrip()[:5] != b"%PDF-":
-        return _screen_error(f"'{name}' is not a PDF file: choose the filled consent form (.pdf)")
-    result = screen_bytes(data, name, state().project.root, password)
-    if result.problem is not None and result.status == "unreadable":  # tampered: shown as a result
-        return _screen_error(word(result.problem))
+    # The name, the media type the browser sent and the first bytes must all say the same kind.
+    kind = sources.sniff(data)
+    media = upload.mimetype or ""
+    if (
+        kind is None
+        or not name.lower().endswith(sources.SUFFIXES[kind])
+        or (media and media not in sources.MEDIA_TYPES[kind] + GENERIC_TYPES)
+    ):
+        return _screen_error(f"'{name}' {UPLOAD_WORDS}")
+    forms = screen_upload(data, name, state().project.root, password)
+    if all(f.result.status == "unreadable" for f in forms) and forms[0].result.problem is not None:
+        return _screen_error(word(forms[0].result.problem))  # tampered: shown as a result
+    cat, _ = _load()
+    shown = [_shown(form, cat) for form in forms]
     try:
-        records.record_return(result)
+        for form in forms:
+            records.record_return(form.result)
     except HandoutsError as exc:
-        return render_page(screen_result=result, page_errors=["Not recorded in the register: " + word(exc)])
-    return render_page(screen_result=result)
+        return render_page(screen_results=shown, page_errors=["Not recorded in the register: " + word(exc)])
+    return render_page(screen_results=shown)
+
+
+def _shown(form: ScanForm, cat: Catalogue | None) -> Shown:
+    """The form with its crops of unclear marks as PNG data: URLs, labelled as the content names them."""
+    import base64
+
+    import cv2
+
+    r = form.result
+    lang = r.form.lang if r.form else ""
+    items = cat.contraindications[lang].model.items if cat and lang in cat.contraindications else ()
+    labels = {c.id: c.label for c in items} | {"consent": "Consent box"}
+    reasons = {u["id"]: u["reason"] for u in r.unclear}
+    crops = []
+    for cid, image in form.crops.items():
+        ok, png = cv2.imencode(".png", image)
+        if ok and image.size:
+            src = "data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii")
+            crops.append(Crop(labels.get(cid, cid), reasons.get(cid, "look at this mark"), src))
+    return Shown(r, tuple(crops))
 
 
 @bp.post("/history")

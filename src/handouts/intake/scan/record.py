@@ -33,8 +33,6 @@ STATUS_WORDS = {
     "needs-review": "a mark, line or page a person must look at (below)",
     "incomplete": "something unanswered or unsigned, nothing flagged",
 }
-MIME = {b"%PDF": "application/pdf", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg",
-        b"II*\x00": "image/tiff", b"MM\x00*": "image/tiff"}  # fmt: skip
 
 
 def default_output(scan: Path) -> Path:
@@ -92,13 +90,15 @@ def _render(html: str, scan: bytes, day: dt.date) -> tuple[bytes, int]:
             inline_images=True,
         )
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(raw)))
-    mime = next((kind for magic, kind in MIME.items() if scan.startswith(magic)), "application/octet-stream")
-    suffix = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif"}
+    kind = sources.sniff(scan) or "pdf"  # read, so one of the kinds
     make_pdfa3b(
         writer,
         modified=None,
         attachment=Attachment(
-            name=f"scan.{suffix.get(mime, 'bin')}", data=scan, description=SOURCE_DESCRIPTION, mime=mime
+            name=f"scan{sources.SUFFIXES[kind][0]}",
+            data=scan,
+            description=SOURCE_DESCRIPTION,
+            mime=sources.MEDIA_TYPES[kind][0],
         ),
         file_id=(
             hashlib.sha256(scan).digest()[:16],

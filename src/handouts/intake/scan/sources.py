@@ -31,8 +31,23 @@ class ScanPage:
     image: np.ndarray
 
 
+# What a scan file starts with (a PDF may have a few bytes of junk before its header).
+MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"))
+# The file names and media types each kind may arrive under (an upload).
+SUFFIXES = {"pdf": (".pdf",), "png": (".png",), "jpeg": (".jpg", ".jpeg"), "tiff": (".tif", ".tiff")}
+MEDIA_TYPES = {"pdf": ("application/pdf", "application/x-pdf"), "png": ("image/png",),
+               "jpeg": ("image/jpeg", "image/pjpeg"), "tiff": ("image/tiff", "image/x-tiff")}  # fmt: skip
+
+
 def is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def sniff(data: bytes) -> str | None:
+    """What a file is by its first bytes: "pdf", "png", "jpeg", "tiff", or None (none of them)."""
+    if data[:1024].lstrip()[:5] == b"%PDF-":
+        return "pdf"
+    return next((kind for magic, kind in MAGIC if data.startswith(magic)), None)
 
 
 def load(path: Path) -> list[ScanPage]:
