@@ -797,6 +797,11 @@ def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
     if args.only_signing:  # figure 9 alone: build, then certified beside unsigned packets
         check(run_timed(build_cmd(root), cwd=root), "build")
         return [figure_certified(cat, tmp, brand, args.repeat)]
+    if args.only_scans:  # figure 12 alone: build, then read generated scans
+        from scanfigure import figure_scans
+
+        check(run_timed(build_cmd(root), cwd=root), "build")
+        return [figure_scans(root / cat.config.out, root, args.scan_forms)]
     if args.register_only:  # figures 10 and 11 alone: build, then the register on beside off
         from register_figures import figure_record_batch, figure_record_packet
 
@@ -818,8 +823,11 @@ def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
 
     record_packet = figure_record_packet(cat, tmp, brand)
     record_batch = figure_record_batch(cat, tmp, brand, args.register_rows)
+    from scanfigure import figure_scans  # figure 12 lives in its own module
+
+    scans = figure_scans(root / cat.config.out, root, args.scan_forms)
     sections = [documents, cold_section, noop, changed, sizes, figure_memory(cold), packet, packets]
-    return [*sections, certified, record_packet, record_batch]
+    return [*sections, certified, record_packet, record_batch, scans]
 
 
 def run(args: argparse.Namespace, tmp: Path) -> int:

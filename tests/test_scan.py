@@ -429,6 +429,14 @@ def test_archive_of_a_scan_is_a_pdfa_record(project: Path, tmp_path: Path) -> No
     assert "PDF/A-3b, 3 pages, 1 answers read from the scan, original embedded" in err
     assert stat.S_IMODE(target.stat().st_mode) == 0o600  # a patient record
     check_pdfa3b(target)
+    import pikepdf.pdfa
+
+    import uacheck
+
+    with pikepdf.open(target) as pdf:
+        report = pikepdf.pdfa.check(pdf, "3b")
+        assert report.verdict == "pass", report.findings
+    assert uacheck.check(target, claims_ua=False) == []  # tagged: headings, the table, alt text of images
     reader = PdfReader(target)
     assert reader.attachments == {"scan.pdf": [scan.read_bytes()]}  # the source, byte for byte
     first = " ".join(pdftotext(target, "-l", "1").split())
