@@ -269,7 +269,8 @@ def test_bad_inputs_exit_2_with_one_line(project: Path, form: Path, filled: Path
     writer.encrypt("s3cret", algorithm="AES-256")
     writer.write(encrypted)
     cases: dict[str, tuple[Path, tuple[str, ...], str]] = {
-        "print form": (project / "out/tiny/en/tiny-consent.pdf", (), "no form fields"),
+        # No form fields: read as a scan (a printed consent would be archived as a blank one), no form in it.
+        "not a form": (project / "out/tiny/en/tiny-info.pdf", (), "no page of a handouts consent form"),
         "truncated": (tmp_path / "truncated.pdf", (), ""),
         "empty": (tmp_path / "empty.pdf", (), "empty file"),
         "text": (tmp_path / "notes.pdf", (), "not a PDF"),

@@ -282,9 +282,24 @@ def two_versions(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     (root / "old-v1.0.pdf").write_bytes((root / "out" / PRINT).read_bytes())
     doc = root / "content/documents" / DOC / "en.yaml"
     doc.write_text(doc.read_text("utf-8").replace('version: "1.0"', 'version: "1.1"'), "utf-8")
-    report = build(Project(root), BuildOptions(None, keys=(PRINT,), jobs=1))
-    assert report.count("built") == 1
+    maps = set((root / "out/formmaps").iterdir())
+    # --prune too: no build deletes a recorded layout (the v1.0 printouts are still out there).
+    report = build(Project(root), BuildOptions(None, docs=(DOC,), prune=True, jobs=1))
+    assert report.count("built") == 4 and not report.count("pruned")
+    assert maps < set((root / "out/formmaps").iterdir())
     return root
+
+
+def test_an_output_whose_form_map_is_gone_is_rebuilt(built_project: Path) -> None:
+    """A PDF in out/ always has its layout beside it: the fast path and the full one both check."""
+    entry = next(e for e in json.loads((built_project / "out/manifest.json").read_text())["outputs"]
+                 if e["path"] == PRINT)  # fmt: skip
+    (built_project / "out/formmaps" / f"{entry['form_map']}.json").unlink()
+    code, out, err = run_cli(built_project, "build", "--check")
+    assert code == 1 and f"stale: {PRINT}" in out + err
+    code, out, err = run_cli(built_project, "build")
+    assert code == 0 and f"built: {PRINT}" in out + err and "built 1," in out + err
+    assert (built_project / "out/formmaps" / f"{entry['form_map']}.json").is_file()
 
 
 def test_page_of_an_older_version(two_versions: Path) -> None:
