@@ -27,6 +27,8 @@ class Exit(enum.IntEnum):
     INCOMPLETE = 3
     # email not sent (server, login or recipient): run again later to send only those
     NOT_SENT = 4
+    # not printed (CUPS not running, no printer, a printer stopped or a job refused): run again
+    NOT_PRINTED = 5
 
 
 # screen's verdicts, in the order a folder's exit code takes the worst (worst last).
@@ -192,3 +194,9 @@ class MailError(HandoutsError):
     """Email could not be sent (server unreachable, login or recipient refused); try again later."""
 
     exit_code = Exit.NOT_SENT
+
+
+class PrintError(HandoutsError):
+    """Nothing could be printed (CUPS not running, not answering, or without printers)."""
+
+    exit_code = Exit.NOT_PRINTED

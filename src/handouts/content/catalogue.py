@@ -143,6 +143,18 @@ class _Loader:
             return None
 
 
+def load_config(project: Project) -> ProjectConfig:
+    """Only handouts.yaml, for commands that need its settings and not the content."""
+    path = project.config_file
+    if not path.exists():
+        return ProjectConfig()
+    loader = _Loader(project)
+    loaded = loader.model(path, ProjectConfig)
+    if loaded is None:
+        raise ContentError(loader.problems)
+    return loaded.model  # type: ignore[no-any-return]
+
+
 def load_catalogue(project: Project, *, strict: bool = True) -> Catalogue:
     """Load and validate all content; raise ContentError listing every problem.
 
