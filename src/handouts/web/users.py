@@ -17,7 +17,7 @@ import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from handouts.atomic import atomic_write
 from handouts.errors import ProjectError, UsageError
@@ -150,21 +150,27 @@ class Users:
         """Add the account (or, with replace, set its password); return its stored name."""
         name = check_name(name)
         check_password(password)
+        if not replace and name in self.names():  # before the hash, which is slow on purpose
+            self._exists(name)
         digest = _hasher(self.cost).hash(password)
         with self._lock:
             self._read()
             if name in self.accounts and not replace:
-                raise UsageError(
-                    "{field}: an account '{name}' exists; choose another name or remove it first",
-                    field="name",
-                    code="exists",
-                    name=name,
-                )
+                self._exists(name)
             created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             self.accounts[name] = {"hash": digest, "created": created}
             self._write()
         log.info("account %s %s", name, "changed" if replace else "added")
         return name
+
+    @staticmethod
+    def _exists(name: str) -> NoReturn:
+        raise UsageError(
+            "{field}: an account '{name}' exists; choose another name or remove it first",
+            field="name",
+            code="exists",
+            name=name,
+        )
 
     def remove(self, name: str) -> str:
         name = check_name(name)
