@@ -6,6 +6,7 @@ import pytest
 
 from handouts.errors import (
     SCREEN_EXIT,
+    VERIFY_EXIT,
     ContentError,
     Exit,
     HandoutsError,
@@ -13,6 +14,7 @@ from handouts.errors import (
     MailError,
     PrintError,
     Problem,
+    TamperedError,
     UnknownChoice,
     UsageError,
     as_is,
@@ -21,11 +23,14 @@ from handouts.errors import (
 
 
 def test_the_exit_code_table() -> None:
-    assert [int(code) for code in Exit] == [0, 1, 2, 3, 4, 5]
+    assert [int(code) for code in Exit] == [0, 1, 2, 3, 4, 5, 6]
     assert HandoutsError("x").exit_code == UsageError("x").exit_code == Exit.BAD_INPUT == 2
     assert MailError("x").exit_code == Exit.NOT_SENT == 4
-    assert PrintError("x").exit_code == Exit.NOT_PRINTED == 5
-    assert SCREEN_EXIT == {"clear": 0, "incomplete": 3, "flagged": 1, "unreadable": 2}
+    assert PrintError("x").exit_code == Exit.NOT_PRINTED == 6
+    assert TamperedError("x").exit_code == Exit.TAMPERED == 5
+    assert SCREEN_EXIT == {"clear": 0, "incomplete": 3, "flagged": 1, "unreadable": 2, "tampered": 5}
+    assert VERIFY_EXIT == {"valid": 0, "unsigned": 3, "unreadable": 2, "invalid": 1}
+    assert Exit.UNSIGNED is Exit.INCOMPLETE  # one number, two commands' words for it
 
 
 def test_each_face_words_the_field_its_own_way() -> None:

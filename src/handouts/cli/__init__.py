@@ -28,6 +28,8 @@ COMMANDS = {
     "serve": "handouts.cli.serve:serve",
     "printers": "handouts.cli.printers:printers",
     "users": "handouts.cli.users:users",
+    "keys": "handouts.cli.sign:keys",
+    "verify": "handouts.cli.sign:verify",
 }
 
 

@@ -26,8 +26,10 @@ Exit codes:
   0  success
   1  build --check: out/ is not what a build would produce
   2  bad input: content, settings, command-line values, or a failed output
+  3  screen: incomplete; verify: unsigned
   4  email not sent (server, login or recipient)
-  5  not printed (CUPS not running, no printer, printer stopped, job refused)
+  5  screen, archive: a certified form was changed after signing
+  6  not printed (CUPS not running, no printer, printer stopped, job refused)
 """
 SPELLING = "handouts.spelling"
 

@@ -23,7 +23,7 @@ Exit codes:
   0  every row made (and sent, with --email; printed, with --print)
   2  a row or a setting needs fixing (see the messages), the other rows were made
   4  some messages were not sent (server, login or recipient); run again to send just those
-  5  some packets were not printed (printer stopped, job refused), or CUPS is not running;
+  6  some packets were not printed (printer stopped, job refused), or CUPS is not running;
      run again to print just those
 """
 
@@ -118,6 +118,10 @@ def packet(
     request = PacketRequest(person, split_list(docs), brand, lang, fillable, large_print)
     made = make_packet(project, request, state=state)
     data = protect(made.pdf, password) if password else made.pdf
+    if made.signing and fillable:  # certified last: nothing may rewrite it afterwards
+        from handouts.sign.packets import finish
+
+        data = finish(project.root, made, data, fillable, password)
     flags = packet_flags(fillable, large_print, bool(password))
     target = output or Path(made.file_name(person, name_pattern or DEFAULT_PATTERN, flags))
     atomic_write(target, data, 0o600)

@@ -144,15 +144,13 @@ class _Loader:
 
 
 def load_config(project: Project) -> ProjectConfig:
-    """Only handouts.yaml, for commands that need its settings and not the content."""
-    path = project.config_file
-    if not path.exists():
-        return ProjectConfig()
+    """Only handouts.yaml's settings (for commands that need no content); ContentError if bad."""
     loader = _Loader(project)
-    loaded = loader.model(path, ProjectConfig)
-    if loaded is None:
+    config_path = project.config_file
+    loaded = loader.model(config_path, ProjectConfig) if config_path.exists() else None
+    if loader.problems and any(not p.warning for p in loader.problems):
         raise ContentError(loader.problems)
-    return loaded.model  # type: ignore[no-any-return]
+    return loaded.model if loaded is not None else ProjectConfig()
 
 
 def load_catalogue(project: Project, *, strict: bool = True) -> Catalogue:

@@ -132,6 +132,34 @@ class ServeSettings(Model):
         return self
 
 
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+
+
+class SigningSettings(Model):
+    """The clinic's signing identity (handouts.yaml `signing:`); its password only from the environment."""
+
+    # A PKCS#12 file (.p12 / .pfx), relative to the project folder.
+    certificate: Short
+    password_env: EnvName
+    # An RFC 3161 time-stamp authority: records then carry a trusted time (PAdES B-T).
+    timestamp_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)] | None = (
+        None
+    )
+    # Other signers `verify` accepts: certificate files (PEM or DER, relative to the project
+    # folder) or SHA-256 fingerprints (an earlier clinic certificate, the clinic's CA).
+    trusted: tuple[Short, ...] = ()
+    # Only there to refuse it with a helpful message (and the line it is on).
+    password: None = Field(default=None, exclude=True, repr=False)
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _no_password(cls, value: Any) -> None:
+        raise ValueError(
+            "remove it: never write the certificate's password in handouts.yaml; put it in an "
+            "environment variable and give that variable's name as 'password_env'"
+        )
+
+
 class ProjectConfig(Model):
     """Settings from handouts.yaml at the project root (every key optional)."""
 
@@ -140,6 +168,7 @@ class ProjectConfig(Model):
     smtp: SmtpSettings | None = None
     printing: PrintSettings | None = None
     serve: ServeSettings | None = None
+    signing: SigningSettings | None = None
 
 
 class Colors(Model):
