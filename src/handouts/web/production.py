@@ -72,6 +72,21 @@ def _adapter(tls: Tls) -> Any:
     return adapter
 
 
+def _error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+    """cheroot's own messages (a client speaking plain HTTP to the TLS port, ...) into our log.
+
+    With a traceback: the exception's type and frames only, as the app logs its bugs, since an
+    exception's message may quote what a client sent.
+    """
+    if traceback:
+        import sys
+        import traceback as tb
+
+        kind, _, frames = sys.exc_info()
+        msg = f"{msg} ({kind.__name__ if kind else 'error'}):\n{''.join(tb.format_tb(frames))}"
+    log.log(level, "%s", msg)
+
+
 class ProductionServer:
     """cheroot serving app on host:port (port 0: any free port), with TLS when given."""
 
@@ -81,6 +96,7 @@ class ProductionServer:
         bare = host.strip("[]")
         self.tls = tls
         self.server: Server = Server((bare, port), app, numthreads=threads, server_name="handouts")
+        self.server.error_log = _error_log  # type: ignore[method-assign]
         if tls is not None:
             self.server.ssl_adapter = _adapter(tls)
         try:
