@@ -198,6 +198,21 @@ def test_cups_not_running_is_one_line(
     assert caught.value.exit_code == 6
 
 
+def test_cups_going_away_mid_run_fails_that_packet_only(
+    cups: CupsServer, day: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, out = day
+    packet = sorted(out.glob("packet-*.pdf"))[0]
+    step = PrintStep(PrintSettings())
+    monkeypatch.setenv("CUPS_SERVER", str(tmp_path / "gone.sock"))
+    outcome = step.print_packet(packet.name, packet.read_bytes())
+    assert (outcome.status, outcome.detail) == ("not printed", "the CUPS print service stopped running")
+    monkeypatch.setenv("PATH", str(tmp_path))  # CUPS's clients gone too
+    outcome = step.print_packet(packet.name, packet.read_bytes())
+    assert outcome.status == "not printed"
+    assert outcome.detail.startswith("cannot print: CUPS's 'lpstat' command is not installed")
+
+
 def test_a_cups_without_printers_says_so(cups: CupsServer, monkeypatch: pytest.MonkeyPatch) -> None:
     from cups_server import start_cups
 

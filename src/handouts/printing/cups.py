@@ -205,6 +205,9 @@ def queue_state(name: str) -> Queue:
         raise PrintFailed("the CUPS print service stopped running")
     queue = parse_lpstat(result.stdout).get(name)
     if result.returncode != 0 or queue is None:
+        # An unreachable scheduler makes lpstat call every queue unknown: ask whether it runs.
+        if "is not running" in _client("lpstat", "-r").stdout:
+            raise PrintFailed("the CUPS print service stopped running")
         raise PrintFailed(f"printer {name} is gone: {_reason(result.stderr)}")
     return queue
 

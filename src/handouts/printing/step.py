@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from handouts.content.models import MAX_COPIES, JobOptions, PrintSettings
-from handouts.errors import UsageError
+from handouts.errors import PrintError, UsageError
 from handouts.printing.cups import PrintFailed, resolve_printer, submit
 from handouts.printing.printlog import PrintLog
 
@@ -82,9 +82,10 @@ class PrintStep:
             )
         try:
             job = submit(pdf, self.printer, title, self.options(large_print))
-        except PrintFailed as exc:
+        except (PrintFailed, PrintError) as exc:
+            # A CUPS that stops answering mid-run is this packet's outcome too: the run goes on.
             log.info("not printed: %s", title)
-            return PrintOutcome("not printed", exc.reason)
+            return PrintOutcome("not printed", exc.reason if isinstance(exc, PrintFailed) else str(exc))
         if print_log is not None:
             print_log.add(key, printer=self.printer, job=job)
         return PrintOutcome("printed", job)
