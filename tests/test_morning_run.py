@@ -105,7 +105,7 @@ def test_a_stopped_printer_fails_each_row_keeps_the_packets_and_a_rerun_prints_t
     out = tmp_path / "today"
     args = ("packets", "--csv", str(day_csv(tmp_path)), "--out", str(out), "--print", "--printer", "paused")
     code, stdout, err = run_cli(project, *args)
-    assert code == 6, err
+    assert code == 7, err
     assert "made 4" in stdout and "printed 0, already printed 0, not printed 4" in stdout
     for line in (2, 3, 4, 5):
         assert f"row {line}: not printed: printer paused is stopped (out of paper)" in err
@@ -165,12 +165,12 @@ def test_cups_not_running_makes_nothing(
     monkeypatch.setenv("CUPS_SERVER", str(tmp_path / "no-cups-here.sock"))
     out = tmp_path / "today"
     code, _, err = morning(project, tmp_path, out, "--print")
-    assert code == 6
+    assert code == 7
     assert err.strip().startswith("cannot print: the CUPS print service is not running")
     assert len(err.strip().splitlines()) == 1
     assert not out.exists() or not list(out.glob("*.pdf"))
     code, _, err = run_cli(project, "printers")
-    assert code == 6 and "not running" in err
+    assert code == 7 and "not running" in err
 
 
 def test_a_bad_time_fails_its_row_only(project: Path, tmp_path: Path) -> None:

@@ -195,7 +195,7 @@ def test_cups_not_running_is_one_line(
     with pytest.raises(PrintError) as caught:
         PrintStep(PrintSettings())
     assert str(caught.value).startswith("cannot print: the CUPS print service is not running")
-    assert caught.value.exit_code == 6
+    assert caught.value.exit_code == 7
 
 
 def test_cups_going_away_mid_run_fails_that_packet_only(

@@ -32,7 +32,8 @@ class Exit(enum.IntEnum):
     # screen, archive: a certified form was changed after signing, beyond filling it in
     TAMPERED = 5
     # not printed (CUPS not running, no printer, a printer stopped or a job refused): run again
-    NOT_PRINTED = 6
+    # (6 is left to the scan port's "needs review", made at the same time)
+    NOT_PRINTED = 7
 
 
 # screen's verdicts, in the order a folder's exit code takes the worst (worst last).

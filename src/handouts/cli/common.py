@@ -29,7 +29,7 @@ Exit codes:
   3  screen: incomplete; verify: unsigned
   4  email not sent (server, login or recipient)
   5  screen, archive: a certified form was changed after signing
-  6  not printed (CUPS not running, no printer, printer stopped, job refused)
+  7  not printed (CUPS not running, no printer, printer stopped, job refused)
 """
 SPELLING = "handouts.spelling"
 

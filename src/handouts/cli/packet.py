@@ -23,7 +23,7 @@ Exit codes:
   0  every row made (and sent, with --email; printed, with --print)
   2  a row or a setting needs fixing (see the messages), the other rows were made
   4  some messages were not sent (server, login or recipient); run again to send just those
-  6  some packets were not printed (printer stopped, job refused), or CUPS is not running;
+  7  some packets were not printed (printer stopped, job refused), or CUPS is not running;
      run again to print just those
 """
 
