@@ -52,7 +52,7 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
                 allowed=allowed,
                 identifier=prov.fingerprint[:32].encode(),
                 forms=spec.has_form,
-                tags=not spec.is_stamp,  # the stamp is never read on its own
+                tags=True,  # the stamp too: every file in out/ is PDF/UA (it costs nothing)
             )
         return Rendered(raw, pages, prov)
     except HandoutsError as exc:
@@ -71,7 +71,7 @@ def render_one(
     from handouts.render.html import render_html
 
     cat = load_catalogue(project)
-    brand = cat.pick("brand", brand or sorted(cat.brands)[0])
+    brand = cat.pick_brand(brand)
     lang = cat.pick("language", lang or cat.default_language)
     doc_id = cat.pick("document", doc_id)
     if variant not in VARIANTS[cat.kind(doc_id, lang)]:
