@@ -28,6 +28,7 @@ COMMANDS = {
     "serve": "handouts.cli.serve:serve",
     "printers": "handouts.cli.printers:printers",
     "users": "handouts.cli.users:users",
+    "register": "handouts.cli.register:register",
     "keys": "handouts.cli.sign:keys",
     "verify": "handouts.cli.sign:verify",
 }

@@ -16,7 +16,9 @@ from handouts.errors import Problem, UsageError
 T = TypeVar("T")
 
 REQUIRED = ("patient",)
-COLUMNS = ("patient", "dob", "date", "time", "therapist", "area", "docs", "lang", "brand", "email")
+COLUMNS = (
+    "patient", "patient_ref", "dob", "date", "time", "therapist", "area", "docs", "lang", "brand", "email",
+)  # fmt: skip
 MAX_BYTES = 10_000_000
 MAX_ROWS = 10_000
 # A spreadsheet treats a cell starting with one of these as a formula (or, for tab and

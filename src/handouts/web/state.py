@@ -37,6 +37,8 @@ class WebState:
     watcher: Watcher | None = None
     # Hashes of (address, packet) sent by email in this run, never the addresses themselves.
     sent: set[str] = field(default_factory=set)
+    # The consent register, opened on first use (see records.py): a Register, or OFF.
+    register: object = None
     # The login policy, its sessions and throttles (web.auth); the app factory sets it.
     auth: Auth | None = None
     # Today's list and its one background run (web.day), in this process's memory only.
