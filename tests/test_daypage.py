@@ -18,10 +18,10 @@ from cups_server import CupsServer
 from helpers import copy_project
 
 CSV = (
-    b"patient,date,time,docs\n"
-    b"Ada Goodrow,2026-12-01,11:30,info\n"
-    b"Bea Badday,2026-12-01,09:00,xray\n"
-    b"Jo Fine,2026-12-01,08:15,info\n"
+    b"patient,patient_ref,date,time,docs\n"
+    b"Ada Goodrow,C-1001,2026-12-01,11:30,info\n"
+    b"Bea Badday,,2026-12-01,09:00,xray\n"
+    b"Jo Fine,,2026-12-01,08:15,info\n"
 )
 
 
@@ -89,8 +89,18 @@ def test_upload_print_all_fix_and_print_a_row(cups: CupsServer, project: Path) -
     download = client.post(f"/day/row/{row_id}/download", data={"csrf_token": token(client)})
     assert download.mimetype == "application/pdf" and download.data.startswith(b"%PDF-")
     assert "Badday" not in download.headers["Content-Disposition"]
-    # Nothing of the day was written into the project.
+    # Nothing of the day was written into the project, but the register has what the desk made.
     assert not [p for p in project.rglob("*") if p.suffix in (".csv", ".json") and "out" not in p.parts]
+    from handouts.register.query import list_entries
+    from handouts.register.record import open_register
+
+    register = open_register(project)
+    assert register is not None
+    made = [e for e in list_entries(register) if e.kind == "packet"]
+    assert {e.source for e in made} == {"web"} and all(e.actor.startswith("web:") for e in made)
+    # The two made by Print all (in its background run, under the desk's session) and the fixed row.
+    assert all(e.packet_id for e in made) and len({e.packet_id for e in made}) == 3
+    assert [e.patient_ref for e in list_entries(register, patient_ref="C-1001") if e.kind == "packet"]
 
 
 def test_the_single_patient_print_button_uses_the_clinic_printer(cups: CupsServer, project: Path) -> None:

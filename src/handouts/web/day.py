@@ -30,8 +30,13 @@ from handouts.packet.appointments import COLUMNS, Row, day_order, parse_appointm
 if TYPE_CHECKING:
     from handouts.build.index import CatalogueIndex
     from handouts.mail.send import MailStep, Outcome
+    from handouts.packet.make import Packet
+    from handouts.packet.request import PacketRequest
     from handouts.printing.step import PrintOutcome, PrintStep
     from handouts.project import Project
+
+# Told of each packet made, before it leaves memory (the consent register); raising fails the row.
+OnMade = Callable[["Packet", "PacketRequest"], None]
 
 LIFETIME = 12 * 3600  # seconds: a morning's list is gone by the evening
 MAX_UPLOAD_BYTES = 1_000_000  # a day's CSV is a few kilobytes
@@ -51,6 +56,8 @@ class DayRow:
     lang: str | None = None
     documents: tuple[str, ...] = ()
     day: dt.date | None = None
+    packet_id: str = ""  # for the consent register (in the packet's metadata too)
+    ref: str | None = None  # the chart number, from the patient_ref column
     printed: PrintOutcome | None = None
     mailed: Outcome | None = None
 
@@ -159,7 +166,9 @@ def day_index(project: Project) -> CatalogueIndex:
     return state.index if state is not None else CatalogueIndex.from_catalogue(load_catalogue(project))
 
 
-def make_row(project: Project, index: CatalogueIndex, row: DayRow, today: dt.date) -> DayRow:
+def make_row(
+    project: Project, index: CatalogueIndex, row: DayRow, today: dt.date, on_made: OnMade | None = None
+) -> DayRow:
     """Make the row's packet in memory unless it is made; a problem fails the row, not the day."""
     from handouts.packet.batch import BatchOptions, read_row, row_message
     from handouts.packet.make import make_packet
@@ -172,6 +181,8 @@ def make_row(project: Project, index: CatalogueIndex, row: DayRow, today: dt.dat
         options = BatchOptions(out_dir=project.root, today=today)
         person, request, _ = read_row(project, index, row.as_row(), options, sending=False)
         packet = make_packet(project, request)
+        if on_made is not None:
+            on_made(packet, request)
     except HandoutsError as exc:
         row.status, row.message = "failed", row_message(exc)
         return row
@@ -179,7 +190,7 @@ def make_row(project: Project, index: CatalogueIndex, row: DayRow, today: dt.dat
     row.status, row.message = "made", None
     row.file_name = packet.file_name(person, flags=flags)
     row.pdf, row.brand, row.lang, row.documents = packet.pdf, packet.brand, packet.lang, packet.documents
-    row.day = person.date
+    row.day, row.packet_id, row.ref = person.date, packet.packet_id, person.ref
     return row
 
 
@@ -214,6 +225,8 @@ def email_row(mail: MailStep, row: DayRow) -> Outcome:
         row.mailed = Outcome("not sent", row_message(exc), fixable=True)
         return row.mailed
     day = row.day or dt.date.today()
-    letter = Letter(row.file_name, row.pdf, row.brand, row.lang, row.documents, day, False)
+    letter = Letter(
+        row.file_name, row.pdf, row.brand, row.lang, row.documents, day, False, row.packet_id, row.ref
+    )
     row.mailed = mail.send(letter, recipient)
     return row.mailed

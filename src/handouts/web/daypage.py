@@ -3,7 +3,9 @@
 The list and its packets live in memory (web.day, held by web.state). "Print all" and
 "Email all" run in one background thread, row by row in appointment order; the page reloads
 itself every two seconds while they run (a meta refresh: no script needed), so each row's
-status shows as it is made, printed or sent.
+status shows as it is made, printed or sent. Each packet made and each message is recorded
+in the consent register as the single-patient form records them (web.records), under the
+session of the desk that asked.
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ from flask.typing import ResponseReturnValue
 
 from handouts.errors import HandoutsError, ProjectError
 from handouts.packet.appointments import COLUMNS
+from handouts.web import records
 from handouts.web.auth import current_user
-from handouts.web.day import Day, DayRow, day_index, email_row, make_row, print_row
+from handouts.web.day import Day, DayRow, OnMade, day_index, email_row, make_row, print_row
 from handouts.web.state import state
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from handouts.build.index import CatalogueIndex
-    from handouts.mail.send import MailStep, Outcome
+    from handouts.mail.send import MailStep, Outcome, Sent
+    from handouts.packet.make import Packet
+    from handouts.packet.request import PacketRequest
     from handouts.printing.step import PrintOutcome, PrintStep
 
 log = logging.getLogger(__name__)
@@ -84,7 +91,7 @@ def fix(row_id: int) -> ResponseReturnValue:
     try:
         row = day.fix(row_id, {c: request.form.get(c, "") for c in EDITABLE})
         with web.lock, day.changing():
-            make_row(web.project, day_index(web.project), row, web.today())
+            make_row(web.project, day_index(web.project), row, web.today(), _recorders()[0])
     except HandoutsError as exc:
         return _page(exc.lines(), 422)
     return redirect(f"/day/#row-{row_id}")
@@ -99,7 +106,7 @@ def row_action(row_id: int, action: str) -> ResponseReturnValue:
     try:
         row = day.row(row_id)
         with web.lock, day.changing():
-            make_row(web.project, day_index(web.project), row, web.today())
+            make_row(web.project, day_index(web.project), row, web.today(), _recorders()[0])
         if row.status != "made" or row.pdf is None:
             return _page([f"Row {row.line}: {row.message}"], 422)
         step = _print_step() if action == "print" else None
@@ -113,7 +120,7 @@ def row_action(row_id: int, action: str) -> ResponseReturnValue:
             with day.changing():
                 outcome = print_row(step, row)
         else:
-            with _mail_step() as mail, day.changing():
+            with _mail_step(_recorders()[1]) as mail, day.changing():
                 outcome = email_row(mail, row)
         if not outcome.ok:
             return _page([f"Row {row.line}: {outcome}"], 502)
@@ -132,8 +139,9 @@ def all_rows(action: str) -> ResponseReturnValue:
         return redirect("/day/")
     try:
         # Check the printer or the mail settings now, so a problem shows at once, in one line.
+        on_made, on_sent = _recorders()
         step = _print_step_or_fail() if action == "print" else None
-        mail = _mail_step() if action == "email" else None
+        mail = _mail_step(on_sent) if action == "email" else None
         index = day_index(web.project)
     except HandoutsError as exc:
         return _page(exc.lines(), 422)
@@ -142,7 +150,7 @@ def all_rows(action: str) -> ResponseReturnValue:
     web.desk.notice = None
     web.desk.worker = threading.Thread(
         target=_run_all,
-        args=(app, day, rows, index, step, mail, current_user() or "(no login)"),
+        args=(app, day, rows, index, on_made, step, mail, current_user() or "(no login)"),
         name="handouts-day",
         daemon=True,
     )
@@ -155,6 +163,7 @@ def _run_all(
     day: Day,
     rows: list[DayRow],
     index: CatalogueIndex,
+    on_made: OnMade | None,
     step: PrintStep | None,
     mail: MailStep | None,
     user: str,
@@ -167,7 +176,7 @@ def _run_all(
         done = failed = 0
         for row in rows:
             with web.lock, day.changing():
-                make_row(web.project, index, row, web.today())
+                make_row(web.project, index, row, web.today(), on_made)
             if row.status != "made":
                 failed += 1
                 continue
@@ -212,8 +221,25 @@ def _print_step_or_fail() -> PrintStep:
     return step
 
 
-def _mail_step() -> MailStep:
+def _mail_step(on_sent: Callable[[Sent], None] | None) -> MailStep:
     from handouts.content.catalogue import load_catalogue
     from handouts.mail.send import MailStep
 
-    return MailStep(load_catalogue(state().project))
+    return MailStep(load_catalogue(state().project), on_sent=on_sent)
+
+
+def _recorders() -> tuple[OnMade | None, Callable[[Sent], None] | None]:
+    """The register's hooks for packets made and messages sent, for this desk's session.
+
+    The session is read now, in the request: the background run of "Print all" has none.
+    """
+    from handouts.register.hooks import mail_recorder, record_packet
+
+    register, actor = records.register(), records.actor()
+    if register is None:
+        return None, None
+
+    def made(packet: Packet, request_: PacketRequest) -> None:
+        record_packet(register, packet, request_, "web", actor)
+
+    return made, mail_recorder(register, "web", lambda: actor)
