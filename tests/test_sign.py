@@ -455,6 +455,59 @@ def test_verdicts_never_quote_patient_data(certified: Path, trust: Any, tmp_path
         assert "Jane" not in text and "Sam Lee" not in text
 
 
+PDFIUM_TEXTS = {"patient.signature": "Jane Doe"}
+PDFIUM_CLICKS = {
+    ("contraindication.pregnancy", "no"),
+    ("contraindication.metal-allergy", "yes"),
+    ("consent.agree", "Yes"),
+}
+
+
+def test_a_form_saved_by_pdfium_as_chromium_does_is_a_broken_signature(
+    project: Path, certified: Path, trust: Any, tmp_path: Path
+) -> None:
+    """Chromium's PDF viewer saves with PDFium's FPDF_SaveAsCopy and no flags: a whole new file,
+    so the bytes the certification signed are gone. That is tampering for screen and verify
+    (exit 1), and poppler agrees; the patient's answers are still there to read."""
+    from handouts.intake.screen import screen_path
+    from pdfiumfill import pdfium_fill
+
+    saved = pdfium_fill(certified, tmp_path / "chromium.pdf", PDFIUM_TEXTS, PDFIUM_CLICKS, incremental=False)
+    assert not saved.read_bytes().startswith(certified.read_bytes()[:1000])  # rewritten from the start
+    fields = PdfReader(saved).get_fields()
+    assert fields["patient.signature"]["/V"] == "Jane Doe"
+    assert fields["contraindication.metal-allergy"]["/V"] == "/yes"
+    result = verify(saved, trust)
+    assert result.status == "invalid" and result.exit_code == 1
+    assert not result.signatures[0].intact
+    assert "Digest Mismatch" in pdfsig(saved)
+    screened = screen_path(saved, project)
+    assert screened.status == "tampered"
+
+
+def test_pdfiums_incremental_save_keeps_the_signed_bytes_but_pyhanko_cannot_read_it(
+    certified: Path, trust: Any, tmp_path: Path
+) -> None:
+    """A known limit, kept as a tripwire: PDFium's incremental save (FPDF_INCREMENTAL) appends
+    to the signed bytes, and poppler calls the signature valid, but it ends the update with a
+    cross-reference stream that has no /Type /XRef (ISO 32000-1 Table 17 requires one), which
+    pyHanko's reader (and pypdf's) refuses, so verify cannot judge the fill (unreadable). With a classic
+    cross-reference table PDFium also rewrites every page, resource and widget it loaded,
+    its reals rounded to single precision, which pyHanko's field rules refuse. When this test
+    fails, PDFium or pyHanko has changed: see whether PDFium's fills now verify."""
+    from pdfiumfill import pdfium_fill
+
+    saved = pdfium_fill(certified, tmp_path / "pdfium.pdf", PDFIUM_TEXTS, PDFIUM_CLICKS, incremental=True)
+    assert saved.read_bytes().startswith(certified.read_bytes())
+    with pikepdf.open(saved) as pdf:  # qpdf tolerates it (and pypdf, like pyHanko, does not)
+        values = {f.fully_qualified_name: str(f.value) for f in pdf.acroform.fields}
+        assert values["patient.signature"] == "Jane Doe"
+        assert values["contraindication.metal-allergy"] == "/yes"
+    assert "Signature is Valid" in pdfsig(saved)
+    result = verify(saved, trust)
+    assert result.status == "unreadable" and "KeyError" in str(result.error)
+
+
 def test_fill_of_a_certified_packet_is_read_back_by_pypdf(certified: Path, tmp_path: Path) -> None:
     filled = fill_incrementally(certified, tmp_path / "filled.pdf", ANSWERS)
     fields = PdfReader(filled).get_fields()
