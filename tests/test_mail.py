@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from helpers import CONTRAINDICATIONS, REPO, copy_project, run_cli, write_tree
+from helpers import CONSENT, CONTRAINDICATIONS, REPO, copy_project, run_cli, write_tree
 
 DAY = "2026-12-01"
 
@@ -92,6 +92,9 @@ def project(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         {
             "content/messages/fr.yaml": (REPO / "content/messages/fr.yaml").read_text("utf-8"),
             "content/contraindications/fr.yaml": CONTRAINDICATIONS,
+            # A French packet needs a French consent form (never an English one under French words).
+            "content/documents/tiny-consent/fr.yaml": CONSENT.replace("Tiny consent form", "Petit formulaire")
+            + 'translates: "1.0"\n',
         },
     )
     warm = root.parent / "warm"
@@ -170,7 +173,7 @@ def test_french_templates_and_printed_consent(project: Path, inbox: Inbox, tmp_p
     assert msg["Content-Language"] == "fr"
     text, html = bodies(msg)
     assert text.startswith("Bonjour,")
-    assert "- Tiny consent form" in text  # not translated: the English title
+    assert "- Petit formulaire" in text  # the French document's own title
     assert "imprimer le formulaire de consentement" in text
     assert "renvoyez" not in text  # not fillable: nothing to send back
     assert '<html lang="fr">' in html
@@ -230,7 +233,7 @@ def test_password_in_settings_file_is_refused(project: Path, inbox: Inbox) -> No
     smtp_settings(project, 25, "  username: clinic\n  password: hunter2\n")
     code, _, err = run_cli(project, "validate")
     assert code == 2
-    assert "handouts.yaml:8: 'smtp.password': remove it" in err and "'password_env'" in err
+    assert "handouts.yaml:8: smtp.password: remove it" in err and "'password_env'" in err
     assert "hunter2" not in err
 
 
