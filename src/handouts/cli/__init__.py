@@ -26,6 +26,7 @@ COMMANDS = {
     "packets": "handouts.cli.packet:packets",
     "lint": "handouts.cli.lint:lint",
     "serve": "handouts.cli.serve:serve",
+    "register": "handouts.cli.register:register",
     "keys": "handouts.cli.sign:keys",
     "verify": "handouts.cli.sign:verify",
 }
