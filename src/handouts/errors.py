@@ -35,6 +35,8 @@ class Exit(enum.IntEnum):
     TAMPERED = 5
     # screen (scans of printed forms): a mark, line or page a person must look at, nothing flagged
     NEEDS_REVIEW = 6
+    # not printed (CUPS not running, no printer, a printer stopped or a job refused): run again
+    NOT_PRINTED = 7
 
 
 # screen's verdicts, in the order a folder's exit code takes the worst (worst last).
@@ -241,3 +243,9 @@ def choose_brand(value: str | None, default: str | None, choices: Sequence[str],
             choices=", ".join(choices),
         )
     return default
+
+
+class PrintError(HandoutsError):
+    """Nothing could be printed (CUPS not running, not answering, or without printers)."""
+
+    exit_code = Exit.NOT_PRINTED
