@@ -109,6 +109,25 @@ def test_print_packet_carries_the_printed_consent_with_its_packet_code(
         assert value in texts[2], value
 
 
+@pytest.mark.parametrize("fillable", [False, True])
+def test_page_streams_joined_with_nothing_between_keep_their_operators(
+    project: Path, tmp_path: Path, fillable: bool
+) -> None:
+    """CUPS's pdftopdf joins a page's content streams as they are: "...Q" + "Q..." read "QQ", the
+    restore was lost, and the stamp and the scan marks printed upside down and out of place."""
+    import pikepdf
+
+    code, target, err = packet(project, tmp_path, *(["--fillable"] if fillable else []))
+    assert code == 0, err
+    with pikepdf.open(target) as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            contents = page.obj.Contents
+            streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+            apart = [str(op) for s in streams for _, op in pikepdf.parse_content_stream(s)]
+            joined = pikepdf.Stream(pdf, b"".join(s.read_bytes() for s in streams))
+            assert [str(op) for _, op in pikepdf.parse_content_stream(joined)] == apart, number
+
+
 def test_fillable_packet_keeps_the_form_and_screen_reads_it(project: Path, tmp_path: Path) -> None:
     code, target, err = packet(project, tmp_path, "--fillable")
     assert code == 0, err

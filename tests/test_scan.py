@@ -252,6 +252,13 @@ def test_print_packets_of_two_patients_scanned_together(project: Path, tmp_path:
         scans += [ss.degrade(p, ss.Degrade(angle=float(rng.uniform(-2, 2)), upside_down=n == 2), rng)
                   for n, p in enumerate(pages)]  # fmt: skip
     order = [int(i) for i in np.random.default_rng(25).permutation(len(scans))]
+    ss.write_pdf([scans[i] for i in order], tmp_path / "scan.pdf", dpi=DPI, quality=90)
+    code, out, _ = run_cli(project, "screen", str(tmp_path / "scan.pdf"))
+    assert (
+        code == 1
+        and out.strip().splitlines()[-1] == "1 clear, 1 flagged, 0 needs-review, 0 incomplete, 0 unreadable"
+    )
+    assert f"; packet {ids['Bo Chen']}): flagged: pregnancy" in out
     forms = read_scan(project, [scans[i] for i in order])
     results = {f.result.form.packet_id: f.result for f in forms if f.result.form}
     assert len(forms) == 2 and set(results) == set(ids.values())

@@ -110,7 +110,8 @@ def screen_line(r: ScreenResult) -> str:
         return f"{r.file}: unreadable: {r.error(flag)}"
     if r.status == "tampered":
         return f"{r.file}: tampered: {r.certification}"
-    where = f" (scan pages {', '.join(map(str, r.pages))})" if r.source == "scan" else ""
+    packet = f"; packet {r.form.packet_id}" if r.form and r.form.packet_id else ""
+    where = f" (scan pages {', '.join(map(str, r.pages))}{packet})" if r.source == "scan" else ""
     if r.status == "needs-review":
         reasons = [f"{u['id']}: {u['reason']}" for u in r.unclear] + r.problems
         return f"{r.file}{where}: needs-review: {'; '.join(reasons)}"
@@ -142,6 +143,7 @@ def _screen_report(r: ScreenResult) -> str:
     lines.append(
         f"  form: {form.document} v{form.version} ({form.effective}), "
         f"fingerprint {form.fingerprint[:7]}, language {form.lang}"
+        + (f", packet {form.packet_id}" if form.packet_id else "")
     )
     if r.is_current is False:
         lines.append(f"  warning: content/ is now at v{r.current_version}; this form is v{form.version}")

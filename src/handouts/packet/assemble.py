@@ -89,7 +89,9 @@ def assemble(
             placement = page.calc_form_xobject_placement(stamp_form, name, Rectangle(page.trimbox))
             before, after = tags.stamp(page, part, stamp_spec.lang)
             page.contents_add(b"q\n", prepend=True)
-            page.contents_add(b"Q\n" + before + placement + after)
+            # A newline first: CUPS's pdftopdf joins a page's streams with nothing between them,
+            # and WeasyPrint's ends in "Q": "QQ" lost the restore, and the stamp printed upside down.
+            page.contents_add(b"\nQ\n" + before + placement + after)
         tags.finish()
         with packet.open_outline() as outline:
             outline.root.extend(OutlineItem(title, start) for start, title, _ in starts)

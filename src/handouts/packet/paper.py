@@ -59,4 +59,5 @@ def fill_printed(
             bottom = page_map.height - box.y - box.h + RULE
             drawn.append(f"q 1 0 0 1 {box.x:.2f} {bottom:.2f} cm {resource} Do Q".encode())
         if drawn:
-            page.contents_add(b"/Artifact BMC\n" + b"\n".join(drawn) + b"\nEMC\n")
+            # A newline first: some tools join a page's streams with nothing between them.
+            page.contents_add(b"\n/Artifact BMC\n" + b"\n".join(drawn) + b"\nEMC\n")

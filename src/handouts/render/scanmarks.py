@@ -182,9 +182,11 @@ def stamp(pdf: Any, page_index: int, scan_id: ScanId) -> None:
     page.obj.Resources = own
     if not had:
         # A scanner's mark, not content: an artifact for screen readers. Wrapped in q/Q so the
-        # page's own graphics state cannot move it.
+        # page's own graphics state cannot move it. Each added stream starts and ends with a
+        # newline: some tools join a page's streams with nothing between them (CUPS's pdftopdf
+        # did, making "QQ" of the page's last Q and ours, and the marks moved on the paper).
         page.contents_add(b"q\n", prepend=True)
-        page.contents_add(f"Q\n/Artifact BMC q {XOBJECT} Do Q EMC\n".encode("ascii"))
+        page.contents_add(f"\nQ\n/Artifact BMC q {XOBJECT} Do Q EMC\n".encode("ascii"))
 
 
 def stamp_all(pdf: Any, scan_id: ScanId) -> None:
