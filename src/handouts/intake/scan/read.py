@@ -1,11 +1,12 @@
 """Read a scan back: find each page's code, group pages into forms, read marks, judge each form.
 
-Order of work: load the pages (sources), find each page's QR code (qr); group the pages by
-the form copy they name; for each form, load the geometry recorded when it was built
-(formmap), fit each page to it (register) and read its marks (marks); then judge the form
-with the same statuses as a fillable one, plus needs-review. Never a wrong all-clear: a page
-missing, unreadable, of another version or another copy, or a mark in doubt keeps a form
-from being clear, with one line saying which row or page and why.
+Order of work: load the pages (sources), find each page's QR code (qr) and tell a page whose
+code is lost by its layout (identify); group the pages by the form copy they name; for each
+form, load the geometry recorded when it was built (formmap), fit each page to it (register)
+and read its marks (marks); then judge the form with the same statuses as a fillable one, plus
+needs-review. Never a wrong all-clear: a page missing, unreadable, of another version or
+another copy, told by its layout only, or a mark in doubt keeps a form from being clear, with
+one line saying which row or page and why.
 
 Patient data (the answers) goes into the results only; nothing here logs it.
 """
