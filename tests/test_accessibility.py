@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from helpers import CONSENT, INFO, REPO, copy_project, page_texts, run_cli, tiny_files, write_tree
+from helpers import CONSENT, INFO, copy_project, page_texts, run_cli, tiny_files, tiny_settings, write_tree
 
 Make = Callable[..., Path]
 
@@ -27,9 +27,9 @@ SVG = (
 
 
 def french_files() -> dict[str, str]:
-    """A French translation of the tiny project (messages from the real catalogue)."""
+    """A French translation of the tiny project (messages from the package's starter content)."""
     return {
-        "content/messages/fr.yaml": (REPO / "content/messages/fr.yaml").read_text("utf-8"),
+        "handouts.yaml": tiny_settings(langs=("en", "fr")),
         "content/contraindications/fr.yaml": tiny_files()["content/contraindications/en.yaml"]
         .replace("Are you pregnant, or could you be?", "Êtes-vous enceinte, ou pourriez-vous l'être?")
         .replace("label: Pregnancy", "label: Grossesse"),

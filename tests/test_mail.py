@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from helpers import CONTRAINDICATIONS, REPO, copy_project, run_cli, write_tree
+from helpers import copy_project, french, override, run_cli, tiny_settings, write_tree
 
 DAY = "2026-12-01"
 
@@ -77,7 +77,7 @@ def inbox(server: tuple[Inbox, int], project: Path) -> Inbox:
 
 def smtp_settings(project: Path, port: int, extra: str = "") -> None:
     (project / "handouts.yaml").write_text(
-        f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n  from: clinic@example.org\n"
+        tiny_settings(langs=("en", "fr")) + f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n  from: clinic@example.org\n"
         f"  timeout: 5\n{extra}",
         "utf-8",
     )
@@ -87,13 +87,7 @@ def smtp_settings(project: Path, port: int, extra: str = "") -> None:
 def project(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The built tiny project with French added; the outputs the tests' packets need are built."""
     root = copy_project(tiny_built, tmp_path_factory.mktemp("mail") / "proj")
-    write_tree(
-        root,
-        {
-            "content/messages/fr.yaml": (REPO / "content/messages/fr.yaml").read_text("utf-8"),
-            "content/contraindications/fr.yaml": CONTRAINDICATIONS,
-        },
-    )
+    write_tree(root, french())  # the package's French messages, the tiny list in French
     warm = root.parent / "warm"
     for lang, docs in (("en", "info,consent,aftercare"), ("fr", "consent")):
         code, _, err = run_cli(
@@ -342,6 +336,6 @@ def test_html_is_escaped_and_templates_are_sandboxed(make_project: Any) -> None:
     assert "Tiny & <b>Clinic</b>" in text
     assert "Tiny &amp; &lt;b&gt;Clinic&lt;/b&gt;" in html and "<b>" not in html
     assert msg["Subject"] == "Your documents from Tiny & <b>Clinic</b>"
-    (root / "templates/email/en/subject.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    override(root, "templates/email/en/subject.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises(RenderError, match=r"templates/email/en/subject\.txt\.j2: template error"):
         compose(cat, letter, "a@example.org", "c@example.org")

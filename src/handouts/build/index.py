@@ -40,9 +40,11 @@ class CatalogueIndex:
 
     def choices(self, noun: str) -> list[str]:
         """What a brand, language or document may be: the catalogue's ids (as Catalogue.choices)."""
-        return {"brand": sorted(self.brands), "language": list(self.languages), "document": self.document_ids}[
-            noun
-        ]
+        return {
+            "brand": sorted(self.brands),
+            "language": list(self.languages),
+            "document": self.document_ids,
+        }[noun]
 
     def pick(self, noun: str, value: str, field: str | None = None) -> str:
         """Return value if the catalogue has such a brand, language or document (as Catalogue.pick)."""
@@ -65,7 +67,7 @@ class CatalogueIndex:
             documents=documents,
             messages={lang: dict(cat.messages[lang].model) for lang in cat.languages},
             outputs=tuple(s.key for s in plan_outputs(cat)),
-            printable=field_font_ranges(cat.project),
+            printable=field_font_ranges(cat.layers),
             long_dates=long_dates(cat.languages),
         )
 

@@ -18,20 +18,25 @@ from handouts.content.models import (
     ProjectConfig,
 )
 from handouts.content.yamlsrc import YamlFile, YamlProblem, load_yaml, problem_for
-from handouts.errors import ContentError, Problem, choose, shown
+from handouts.errors import ContentError, Problem, ProjectError, choose, shown
+from handouts.layers import PROJECT, Layer, Layers, Source, UnknownTheme, for_project
 from handouts.project import Project
 
 log = logging.getLogger(__name__)
+
+# handouts.yaml belongs to no layer: it is the project's own, and says which layers there are.
+_NO_LAYER = Layer(PROJECT, "content", Path("."))
 
 M = TypeVar("M")
 
 
 @dataclass(frozen=True)
 class Loaded(Generic[M]):
-    """A model together with the file it came from."""
+    """A model together with the file it came from (and the layer that file belongs to)."""
 
     model: M
     file: YamlFile
+    source: Source
 
 
 @dataclass
@@ -40,6 +45,7 @@ class Catalogue:
 
     project: Project
     config: ProjectConfig
+    layers: Layers
     brands: dict[str, Loaded[Brand]]
     documents: dict[tuple[str, str], Loaded[Document]]
     contraindications: dict[str, Loaded[ContraindicationList]]
@@ -83,6 +89,23 @@ class Catalogue:
         """Return value if the catalogue has such a brand, language or document, else raise UnknownChoice."""
         return choose(noun, value, self.choices(noun), field)
 
+    def sources(self) -> list[Source]:
+        """Every file the catalogue uses, each from the layer that serves it (for list, validate -v)."""
+        files = self.layers.listing("templates", "**/*")
+        for brand in self.brands.values():
+            files.append(brand.source)
+            if brand.model.logo:
+                files.append(
+                    self.layers.project_source((brand.file.path.parent / brand.model.logo).resolve())
+                )
+        files += [self.messages[lang].source for lang in self.languages]
+        files += [
+            self.contraindications[lang].source for lang in self.languages if lang in self.contraindications
+        ]
+        files += [s for s in self.layers.listing("content/jargon", "*.yaml") if s.path.stem in self.messages]
+        files += [loaded.source for _, loaded in sorted(self.documents.items())]
+        return files
+
 
 def describe_validation_error(exc: ValidationError, yf: YamlFile) -> list[Problem]:
     """Turn pydantic's errors into file:line problems in the editor's terms."""
@@ -121,6 +144,8 @@ class _Loader:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.problems: list[Problem] = []
+        # Files whose problems stay with their document (build skips it, builds the rest).
+        self.document_files: set[str] = set()
 
     def yaml(self, path: Path) -> YamlFile | None:
         try:
@@ -129,15 +154,15 @@ class _Loader:
             self.problems.append(problem_for(path, self.project.root, exc))
             return None
 
-    def model(self, path: Path, model: type[BaseModel], data: Any = None) -> Loaded[Any] | None:
-        yf = self.yaml(path)
+    def model(self, source: Source, model: type[BaseModel]) -> Loaded[Any] | None:
+        yf = self.yaml(source.path)
         if yf is None:
             return None
         if not isinstance(yf.data, Mapping):
             self.problems.append(Problem(yf.rel, 1, "expected a mapping of keys to values"))
             return None
         try:
-            return Loaded(model.model_validate(yf.data if data is None else data), yf)
+            return Loaded(model.model_validate(yf.data), yf, source)
         except ValidationError as exc:
             self.problems.extend(describe_validation_error(exc, yf))
             return None
@@ -146,28 +171,35 @@ class _Loader:
 def load_catalogue(project: Project, *, strict: bool = True) -> Catalogue:
     """Load and validate all content; raise ContentError listing every problem.
 
-    With strict=False, problems confined to single document files are returned in
-    `errors` and those documents left out, so a build can still make everything else.
+    Every file but the brands comes through the project's layers (layers.py): the project's
+    own file where it has one, else the package's. With strict=False, problems confined to
+    single document files are returned in `errors` and those documents left out, so a
+    build can still make everything else.
     """
     loader = _Loader(project)
     config = ProjectConfig()
-    config_path = project.config_file
-    if config_path.exists():
-        loaded_config = loader.model(config_path, ProjectConfig)
+    config_file: YamlFile | None = None
+    if project.config_file.exists():
+        loaded_config = loader.model(Source(project.rel(project.config_file), project.config_file, _NO_LAYER),
+                                     ProjectConfig)  # fmt: skip
         if loaded_config is not None:
-            config = loaded_config.model
-    brands = _load_brands(loader)
-    messages = _load_messages(loader, config)
+            config, config_file = loaded_config.model, loaded_config.file
+        # Broken settings: the rest is read with the defaults, so every problem shows at once.
+    layers = _layers(project, config, config_file)
+    brands = _load_brands(loader, layers)
+    messages = _load_messages(loader, layers, config)
+    languages = set(messages)
     contraindications: dict[str, Loaded[ContraindicationList]] = {}
-    for path in sorted((project.content / "contraindications").glob("*.yaml")):
-        loaded = loader.model(path, ContraindicationList)
-        if loaded is not None:
-            contraindications[path.stem] = loaded
-    documents = _load_documents(loader)
-    catalogue = Catalogue(project, config, brands, documents, contraindications, messages)
+    for source in layers.listing("content/contraindications", "*.yaml"):
+        if source.path.stem in languages:
+            loaded = loader.model(source, ContraindicationList)
+            if loaded is not None:
+                contraindications[source.path.stem] = loaded
+    documents = _load_documents(loader, layers, languages)
+    catalogue = Catalogue(project, config, layers, brands, documents, contraindications, messages)
     _cross_check(catalogue, loader)
     errors = [p for p in loader.problems if not p.warning]
-    local = [p for p in errors if p.file.startswith("content/documents/")]
+    local = [p for p in errors if p.file in loader.document_files or p.file.startswith("content/documents/")]
     if errors and (strict or len(local) < len(errors)):
         raise ContentError(loader.problems)
     catalogue.errors = local
@@ -175,10 +207,20 @@ def load_catalogue(project: Project, *, strict: bool = True) -> Catalogue:
     return catalogue
 
 
-def _load_brands(loader: _Loader) -> dict[str, Loaded[Brand]]:
+def _layers(project: Project, config: ProjectConfig, config_file: YamlFile | None) -> Layers:
+    try:
+        return for_project(project, config.theme, config.starter_documents)
+    except UnknownTheme as exc:
+        line = config_file.source.line_of(("theme",)) if config_file is not None else None
+        where = f"{config_file.rel}:{line}" if config_file is not None and line else "handouts.yaml"
+        raise ProjectError(f"{where}: {{problem}}", problem=str(exc), code=exc.code) from None
+
+
+def _load_brands(loader: _Loader, layers: Layers) -> dict[str, Loaded[Brand]]:
     brands: dict[str, Loaded[Brand]] = {}
-    for path in sorted(loader.project.brands_dir.glob("*.yaml")):
-        loaded = loader.model(path, Brand)
+    for source in layers.listing("content/brands", "*.yaml"):
+        path = source.path
+        loaded = loader.model(source, Brand)
         if loaded is None:
             continue
         brand: Brand = loaded.model
@@ -196,14 +238,25 @@ def _load_brands(loader: _Loader) -> dict[str, Loaded[Brand]]:
                 )
         brands[path.stem] = loaded
     if not brands and not loader.problems:
-        loader.problems.append(Problem("content/brands", None, "no brand files (*.yaml) found"))
+        loader.problems.append(
+            Problem(
+                "content/brands",
+                None,
+                "no brand files (*.yaml) found; add one with `handouts new brand ID --clinic NAME`",
+            )
+        )
     return brands
 
 
-def _load_messages(loader: _Loader, config: ProjectConfig) -> dict[str, Loaded[dict[str, str]]]:
+def _load_messages(
+    loader: _Loader, layers: Layers, config: ProjectConfig
+) -> dict[str, Loaded[dict[str, str]]]:
     messages: dict[str, Loaded[dict[str, str]]] = {}
-    for path in sorted((loader.project.content / "messages").glob("*.yaml")):
-        yf = loader.yaml(path)
+    wanted = config.languages
+    for source in layers.listing("content/messages", "*.yaml"):
+        if wanted is not None and source.path.stem not in wanted:
+            continue
+        yf = loader.yaml(source.path)
         if yf is None:
             continue
         data = yf.data
@@ -212,7 +265,19 @@ def _load_messages(loader: _Loader, config: ProjectConfig) -> dict[str, Loaded[d
                 Problem(yf.rel, 1, "expected a mapping of message names to non-empty text")
             )
             continue
-        messages[path.stem] = Loaded(data, yf)
+        messages[source.path.stem] = Loaded(data, yf, source)
+    for lang in wanted or ():
+        if lang not in messages and not any(
+            p.file.endswith(f"messages/{lang}.yaml") for p in loader.problems
+        ):
+            loader.problems.append(
+                Problem(
+                    "handouts.yaml",
+                    None,
+                    f"'languages' lists '{lang}', which has no message catalogue: "
+                    f"add content/messages/{lang}.yaml (a copy of en.yaml, translated)",
+                )
+            )
     default = messages.get(config.default_language)
     if default is None:
         loader.problems.append(
@@ -236,10 +301,16 @@ def _load_messages(loader: _Loader, config: ProjectConfig) -> dict[str, Loaded[d
     return messages
 
 
-def _load_documents(loader: _Loader) -> dict[tuple[str, str], Loaded[Document]]:
+def _load_documents(
+    loader: _Loader, layers: Layers, languages: set[str]
+) -> dict[tuple[str, str], Loaded[Document]]:
     documents: dict[tuple[str, str], Loaded[Document]] = {}
-    for path in sorted((loader.project.content / "documents").glob("*/*.yaml")):
+    for source in layers.documents():
+        path = source.path
+        if path.stem not in languages and not source.from_project:
+            continue  # a starter translation into a language this project does not build
         yf = loader.yaml(path)
+        loader.document_files.add(loader.project.rel(path))
         if yf is None:
             continue
         if not isinstance(yf.data, dict):
@@ -267,7 +338,7 @@ def _load_documents(loader: _Loader) -> dict[tuple[str, str], Loaded[Document]]:
                 )
             )
             continue
-        documents[(doc.id, path.stem)] = Loaded(doc, yf)  # type: ignore[arg-type]
+        documents[(doc.id, path.stem)] = Loaded(doc, yf, source)  # type: ignore[arg-type]
     return documents
 
 
@@ -275,8 +346,20 @@ def _cross_check(cat: Catalogue, loader: _Loader) -> None:
     """Checks that span files: languages, translations, the shared contraindication list."""
     default = cat.config.default_language
     langs = set(cat.messages)
-    for (_, lang), loaded in cat.documents.items():
-        if lang not in langs:
+    for (doc_id, lang), loaded in list(cat.documents.items()):
+        if lang in langs:
+            continue
+        if cat.config.languages is not None:
+            del cat.documents[(doc_id, lang)]
+            loader.problems.append(
+                Problem(
+                    loaded.file.rel,
+                    None,
+                    f"not built: handouts.yaml's 'languages' leaves out '{lang}'",
+                    warning=True,
+                )
+            )
+        else:
             loader.problems.append(
                 Problem(
                     loaded.file.rel,
