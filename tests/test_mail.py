@@ -224,7 +224,7 @@ def test_password_in_settings_file_is_refused(project: Path, inbox: Inbox) -> No
     smtp_settings(project, 25, "  username: clinic\n  password: hunter2\n")
     code, _, err = run_cli(project, "validate")
     assert code == 2
-    assert "handouts.yaml:8: 'smtp.password': remove it" in err and "'password_env'" in err
+    assert "handouts.yaml:10: 'smtp.password': remove it" in err and "'password_env'" in err
     assert "hunter2" not in err
 
 

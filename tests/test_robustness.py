@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject, NumberObject, TextStringObject
 
-from helpers import INFO, copy_project, run_cli, tally
+from helpers import INFO, copy_project, run_cli, tally, tiny_settings
 
 Make = Callable[..., Path]
 ERROR_LINE = re.compile(r"^(content|templates)/[^:\s]+(:\d+)?: .+$|^Aborted with \d+ content errors?\.$")
