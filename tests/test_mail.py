@@ -77,7 +77,8 @@ def inbox(server: tuple[Inbox, int], project: Path) -> Inbox:
 
 def smtp_settings(project: Path, port: int, extra: str = "") -> None:
     (project / "handouts.yaml").write_text(
-        tiny_settings(langs=("en", "fr")) + f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n  from: clinic@example.org\n"
+        tiny_settings(langs=("en", "fr"))
+        + f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n  from: clinic@example.org\n"
         f"  timeout: 5\n{extra}",
         "utf-8",
     )
@@ -336,6 +337,7 @@ def test_html_is_escaped_and_templates_are_sandboxed(make_project: Any) -> None:
     assert "Tiny & <b>Clinic</b>" in text
     assert "Tiny &amp; &lt;b&gt;Clinic&lt;/b&gt;" in html and "<b>" not in html
     assert msg["Subject"] == "Your documents from Tiny & <b>Clinic</b>"
-    override(root, "templates/email/en/subject.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    escape = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    override(root, "templates/email/en/subject.txt.j2").write_text(escape)
     with pytest.raises(RenderError, match=r"templates/email/en/subject\.txt\.j2: template error"):
         compose(cat, letter, "a@example.org", "c@example.org")

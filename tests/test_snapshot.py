@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import override, run_cli
+from helpers import override, run_cli, starter_text
 
 Make = Callable[..., Path]
 
@@ -55,6 +55,8 @@ def test_noop_build_loads_no_content_models_or_templates(built_project: Path) ->
     [
         "edit content",
         "add template file",
+        "override a theme file",
+        "override a starter file",
         "remove content file",
         "settings file",
         "source date epoch",
@@ -76,6 +78,11 @@ def test_any_change_means_the_full_path(
     elif change == "add template file":
         (root / "templates").mkdir()
         (root / "templates/notes.txt").write_text("not used by anything\n")
+    elif change == "override a theme file":  # the same bytes: new in the project all the same
+        override(root, "templates/stamp.html.j2")
+    elif change == "override a starter file":
+        (root / "content/jargon").mkdir()
+        (root / "content/jargon/en.yaml").write_text(starter_text("jargon/en.yaml"))
     elif change == "remove content file":
         (root / "content/README.txt").unlink()
     elif change == "settings file":
@@ -91,6 +98,21 @@ def test_any_change_means_the_full_path(
         (root / "out/tiny/en/someone-elses.pdf").write_bytes(b"%PDF-1.7\n")
     assert quick(root) is None
     assert quick(root, check=True) is None
+
+
+def test_a_project_with_overrides_keeps_the_quick_path(built_project: Path) -> None:
+    root = built_project
+    sheet = override(root, "templates/styles/handout.css")
+    sheet.write_text(sheet.read_text() + "\nh2 { letter-spacing: 0.01em; }\n")
+    code, _, err = run_cli(root, "build")
+    assert code == 0 and "built 10" in err
+    loaded, err = modules_after(root, "build")
+    assert loaded == set()  # no pydantic, Jinja or WeasyPrint for a no-op build with an override
+    assert "built 0, unchanged 10, failed 0" in err
+    loaded, _ = modules_after(
+        root, "packet", "--patient", "Jane Doe", "--docs", "info", "-o", str(root / "p.pdf")
+    )
+    assert loaded == set() and (root / "p.pdf").is_file()
 
 
 def test_filtered_and_forced_builds_never_take_the_quick_path(built_project: Path) -> None:

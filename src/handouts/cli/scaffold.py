@@ -37,9 +37,7 @@ def brand_options(command: FC) -> FC:
         click.option("--phone", help="Phone number."),
         click.option("--email", help="Email address patients may write to."),
         click.option("--website", help="Website."),
-        click.option(
-            "--logo", type=click.Path(dir_okay=False, path_type=Path), help="Logo: SVG, PNG or JPEG."
-        ),
+        click.option("--logo", type=click.Path(path_type=Path), help="Logo: SVG, PNG or JPEG."),
         click.option("--primary", default="#0b5d7a", show_default=True, help="Main colour, #rrggbb."),
         click.option("--accent", default="#b5542a", show_default=True, help="Second colour, #rrggbb."),
         click.option(

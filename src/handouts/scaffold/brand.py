@@ -56,12 +56,18 @@ class CheckedBrand:
         return f"{self.id}-logo{self.logo.suffix}" if self.logo is not None else None
 
 
-def check_id(value: str, field: str = "id", noun: str = "id") -> str:
-    """Return value when it is a safe file name (lower-case letters, digits, hyphens), else raise."""
+def check_id(value: str, noun: str = "id", field: str | None = None) -> str:
+    """Return value when it is a safe file name (lower-case letters, digits, hyphens), else raise.
+
+    field: the option the id came from (None: the command's ID argument).
+    """
     if not ID.match(value) or len(value) > MAX_ID:
+        message = (
+            "{noun} '{value}' cannot be a file name; use lower-case letters, digits and single "
+            "hyphens (at most {limit} characters), e.g. 'riverside-physio'"
+        )
         raise UsageError(
-            "{field}: {noun} '{value}' cannot be a file name; use lower-case letters, digits and single "
-            "hyphens (at most {limit} characters), e.g. 'riverside-physio'",
+            message if field is None else "{field}: " + message,
             field=field,
             code="bad-id",
             noun=noun,
@@ -86,8 +92,13 @@ def id_from_name(name: str) -> str:
     return slug
 
 
-def check_brand(details: BrandDetails, brand_id: str | None = None) -> CheckedBrand:
-    """Check every value (all problems at once, InputErrors) and return the brand file's text."""
+def check_brand(
+    details: BrandDetails, brand_id: str | None = None, id_field: str | None = "id"
+) -> CheckedBrand:
+    """Check every value (all problems at once, InputErrors) and return the brand file's text.
+
+    id_field: the option brand_id came from (None: a command's ID argument).
+    """
     problems: list[HandoutsError] = []
 
     def text(field: str, value: str | None, required: bool = False) -> str | None:
@@ -131,7 +142,9 @@ def check_brand(details: BrandDetails, brand_id: str | None = None) -> CheckedBr
         problems.append(UsageError("{field} must be letter or a4", field="page_size", code="bad-choice"))
     ident = None
     try:
-        ident = check_id(brand_id, noun="brand id") if brand_id else (id_from_name(name) if name else None)
+        ident = (
+            check_id(brand_id, "brand id", id_field) if brand_id else (id_from_name(name) if name else None)
+        )
     except HandoutsError as exc:
         problems.append(exc)
     logo = None

@@ -150,7 +150,7 @@ def new_document(project: Project, doc_id: str, kind: str, lang: str | None = No
 
     from handouts.content.catalogue import load_catalogue
 
-    check_id(doc_id, noun="document id")
+    check_id(doc_id, "document id")
     choose("kind", kind, KINDS, field="kind")
     cat = load_catalogue(project, strict=False)
     lang = cat.pick("language", lang, field="lang") if lang else cat.default_language
@@ -196,7 +196,7 @@ def new_document(project: Project, doc_id: str, kind: str, lang: str | None = No
 
 def new_brand(project: Project, brand_id: str, details: BrandDetails) -> list[Written]:
     """Write content/brands/ID.yaml (and its logo); refuse an id that is taken."""
-    checked = check_brand(details, brand_id)
+    checked = check_brand(details, brand_id, id_field=None)
     brands = project.brands_dir
     target = brands / checked.file_name
     if target.exists():
