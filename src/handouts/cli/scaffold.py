@@ -85,7 +85,7 @@ def init(
     """Start a project for a clinic in FOLDER: settings, its brand, a README; the rest is the package's."""
     from handouts.scaffold.init import InitOptions, check_target, init_project
 
-    check_target(folder.absolute(), force)  # before asking anything
+    check_target(folder, force)  # before asking anything
     if interactive():
         for option, question in QUESTIONS.items():
             if brand[option] is None:

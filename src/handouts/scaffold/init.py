@@ -75,7 +75,7 @@ def check_target(target: Path, force: bool) -> None:
                 code="not-empty",
                 path=target,
             )
-    elif not target.parent.is_dir():
+    elif not target.absolute().parent.is_dir():
         raise UsageError("{path}: its parent folder does not exist", path=target)
 
 
@@ -93,8 +93,8 @@ def check_languages(languages: tuple[str, ...]) -> tuple[str, ...]:
 
 def init_project(target: Path, options: InitOptions) -> InitResult:
     """Make a project at target for one clinic; raise before writing anything when a value is wrong."""
-    target = target.absolute()
     check_target(target, options.force)
+    target = target.absolute()
     languages = check_languages(options.languages)
     brand = check_brand(options.brand, options.brand_id)
     files = _files(brand, languages, options.copy_content)
