@@ -211,6 +211,10 @@ def test_languages_setting_picks_what_is_built(make_project: Make) -> None:
     root = make_project()
     code, out, _ = run_cli(root, "list")
     assert "languages: en\n" in out and "tiny/fr/" not in out
+    write_tree(root, {"content/messages/de.yaml": starter_text("messages/en.yaml")})  # not listed
+    code, _, err = run_cli(root, "validate")
+    assert code == 0 and "content/messages/de.yaml: warning: not built: handouts.yaml's 'languages'" in err
+    (root / "content/messages/de.yaml").unlink()
     write_tree(root, {"handouts.yaml": tiny_settings(langs=("en", "de"))})
     code, _, err = run_cli(root, "validate")
     assert code == 2

@@ -299,6 +299,16 @@ def for_project(project: Project, theme: str = DEFAULT_THEME, starter_documents:
     return Layers(project, theme, tuple(stack), starter_documents)
 
 
+def starter_listing(folder: str, pattern: str = "*") -> list[Source]:
+    """The package's starter content below a project folder (`content/...`), for `init` to copy."""
+    area, sub = _split(folder)
+    layer = Layer(STARTER_ORIGIN, "content", STARTER)
+    if area != "content":
+        return []
+    found = [path for path in sorted((STARTER / sub).glob(pattern)) if _admit(layer, path)]
+    return [Source(f"content/{path.relative_to(STARTER).as_posix()}", path, layer) for path in found]
+
+
 def peeked(project: Project) -> Layers:
     """The layers handouts.yaml asks for, read without the settings model.
 

@@ -255,6 +255,15 @@ def _load_messages(
     wanted = config.languages
     for source in layers.listing("content/messages", "*.yaml"):
         if wanted is not None and source.path.stem not in wanted:
+            if source.from_project:
+                loader.problems.append(
+                    Problem(
+                        loader.project.rel(source.path),
+                        None,
+                        f"not built: handouts.yaml's 'languages' leaves out '{source.path.stem}'",
+                        warning=True,
+                    )
+                )
             continue
         yf = loader.yaml(source.path)
         if yf is None:

@@ -88,9 +88,7 @@ class ProjectConfig(Model):
             if len(set(self.languages)) != len(self.languages):
                 raise ValueError("'languages' lists a language twice")
             if self.default_language not in self.languages:
-                raise ValueError(
-                    f"'languages' must include the default language '{self.default_language}'"
-                )
+                raise ValueError(f"'languages' must include the default language '{self.default_language}'")
         return self
 
 

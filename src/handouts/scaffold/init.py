@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from handouts.errors import OutputError, UsageError, choose
-from handouts.layers import STARTER
+from handouts.layers import read, starter_listing
 from handouts.project import CONFIG_FILE, is_project
 from handouts.scaffold.brand import BrandDetails, CheckedBrand, check_brand
 
@@ -33,7 +33,7 @@ keys/
 
 def starter_languages() -> list[str]:
     """The languages the package's starter content has messages for."""
-    return sorted(p.stem for p in (STARTER / "messages").glob("*.yaml"))
+    return sorted(source.path.stem for source in starter_listing("content/messages", "*.yaml"))
 
 
 @dataclass(frozen=True)
@@ -162,10 +162,10 @@ def _files(brand: CheckedBrand, languages: tuple[str, ...], copy_content: bool) 
     if brand.logo is not None and brand.logo_name is not None:
         files[f"content/brands/assets/{brand.logo_name}"] = brand.logo.data
     if copy_content:
-        for folder in ("documents", "contraindications"):
-            for path in sorted((STARTER / folder).rglob("*.yaml")):
-                if path.stem in languages:
-                    files[f"content/{path.relative_to(STARTER).as_posix()}"] = path.read_bytes()
+        for folder, pattern in (("documents", "*/*.yaml"), ("contraindications", "*.yaml")):
+            for source in starter_listing(f"content/{folder}", pattern):
+                if source.path.stem in languages:
+                    files[source.rel] = read(source)
     return files
 
 
