@@ -797,6 +797,11 @@ def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
         flush=True,
     )
     brand = args.brand or ("demo" if "demo" in cat.brands else sorted(cat.brands)[0])
+    from signing import figure_certified
+
+    if args.only_signing:  # figure 9 alone: build, then certified beside unsigned packets
+        check(run_timed(build_cmd(root), cwd=root), "build")
+        return [figure_certified(cat, tmp, brand, args.repeat)]
     documents = figure_documents(cat, brand, args.repeat, args.all_variants)
     cold = cold_build(root, len(specs))
     noop = figure_noop(root, cold.seconds)
@@ -807,7 +812,8 @@ def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
     cold_section = figure_cold(cold, naive, len(specs))
     packet = figure_packet(cat, tmp, brand, args.repeat)
     packets = figure_packets(cat, tmp, brand)
-    return [documents, cold_section, noop, changed, sizes, figure_memory(cold), packet, packets]
+    certified = figure_certified(cat, tmp, brand, args.repeat)
+    return [documents, cold_section, noop, changed, sizes, figure_memory(cold), packet, packets, certified]
 
 
 def run(args: argparse.Namespace, tmp: Path) -> int:

@@ -9,6 +9,8 @@ Run it with `./dev bench` (or `bench/run`). Figures, in order:
   4. one changed content file: how many outputs a rebuild makes, against how many it should
   5. sizes of the built PDFs, per kind
   6. peak memory of the cold build
+  7. `handouts packet` (whole process) / rendering its documents; 8. a 50-row CSV day
+  9. a certified fillable packet beside the unsigned one (bench/signing.py)
 
 The run uses a copy of src/handouts (its theme and starter content too) and content/ taken
 when it starts, so edits made while it runs cannot mix two versions of the code (build
@@ -37,6 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--outputs", type=int, default=40, help="at least this many outputs")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder, print where")
+    parser.add_argument("--only-signing", action="store_true", help="only figure 9 (certified packets)")
     return parser.parse_args(argv)
 
 

@@ -229,6 +229,19 @@ def dark_pixels(png: Path, box: tuple[int, int, int, int]) -> int:
         return sum(image.convert("L").crop(box).histogram()[:128])
 
 
+def qualified_name(field: object) -> str:
+    """A pypdf field's (or widget's) fully qualified name: its /T and its parents' joined by periods."""
+    parts = []
+    node = field.get_object()  # type: ignore[attr-defined]
+    for _ in range(16):
+        if "/T" in node:
+            parts.append(str(node["/T"]))
+        if "/Parent" not in node:
+            break
+        node = node["/Parent"].get_object()
+    return ".".join(reversed(parts))
+
+
 def fill_form(src: Path, dest: Path, values: dict[str, str]) -> Path:
     """Fill a form like a script would: pypdf, keeping the form's own appearance streams."""
     from pypdf import PdfReader, PdfWriter
@@ -247,3 +260,99 @@ RELIABILITY: dict[str, int] = {}
 def tally(name: str, count: int = 1) -> None:
     """Count a generated input, injected fault or outcome for the end-of-run summary."""
     RELIABILITY[name] = RELIABILITY.get(name, 0) + count
+
+
+# --- signing (issue 15) ------------------------------------------------------------------
+
+SIGNING_PASSWORD = "correct horse battery staple"
+SIGNING_ENV = {"HANDOUTS_SIGNING_PASSWORD": SIGNING_PASSWORD}
+# The tiny project's settings, then the signing block.
+SIGNING_YAML = (
+    tiny_settings()
+    + """\
+signing:
+  certificate: keys/clinic.p12
+  password_env: HANDOUTS_SIGNING_PASSWORD
+"""
+)
+
+
+def pdfsig(path: Path) -> str:
+    """poppler's report on a PDF's signatures (it exits non-zero for unsigned files)."""
+    return subprocess.run(["pdfsig", str(path)], capture_output=True, text=True).stdout
+
+
+def check_pdfa3b(path: Path) -> None:
+    """The PDF/A-3b rules `archive` keeps (veraPDF is not packaged for Debian): XMP declaring
+    part 3 conformance B and agreeing with the document information, an sRGB output intent,
+    every font embedded, no encryption, a file identifier, printable annotations."""
+    import xml.etree.ElementTree as ET
+
+    from pypdf import PdfReader
+
+    ns = {
+        "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+        "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
+        "dc": "http://purl.org/dc/elements/1.1/",
+        "xmp": "http://ns.adobe.com/xap/1.0/",
+        "pdf": "http://ns.adobe.com/pdf/1.3/",
+    }
+    reader = PdfReader(path)
+    assert "/Encrypt" not in reader.trailer
+    assert len(reader.trailer["/ID"]) == 2
+    root = reader.trailer["/Root"]
+    xml = ET.fromstring(root["/Metadata"].get_object().get_data())
+    descriptions = xml.findall(".//rdf:Description", ns)
+
+    def find(prop: str) -> str | None:
+        for desc in descriptions:
+            prefix, local = prop.split("/")[0].split(":")
+            found = desc.findtext(prop, namespaces=ns) or desc.get(f"{{{ns[prefix]}}}{local}")
+            if found:
+                return found
+        return None
+
+    assert find("pdfaid:part") == "3" and find("pdfaid:conformance") == "B"
+    info = reader.metadata
+    assert find("dc:title/rdf:Alt/rdf:li") == info["/Title"]
+    for key, prop in (("/CreationDate", "xmp:CreateDate"), ("/ModDate", "xmp:ModifyDate")):
+        stamp = find(prop)
+        if key not in info:
+            assert stamp is None, prop
+            continue
+        assert stamp is not None, prop
+        assert _pdf_datetime(str(info[key])) == _iso_datetime(stamp), (key, info[key], stamp)
+    if "/Producer" in info:
+        assert find("pdf:Producer") == info["/Producer"]
+    (intent,) = root["/OutputIntents"]
+    assert intent.get_object()["/S"] == "/GTS_PDFA1"
+    for page in reader.pages:
+        for ref in page.get("/Annots", []):
+            annot = ref.get_object()
+            flags = int(annot.get("/F", 0))
+            assert flags & 4 and not flags & (1 | 2 | 32), annot  # printed, never hidden
+            rect = [float(v) for v in annot["/Rect"]]
+            assert (rect[2] - rect[0]) * (rect[3] - rect[1]) == 0 or "/AP" in annot
+    assert "/NeedAppearances" not in root.get("/AcroForm", {})
+    rows = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, text=True).stdout
+    for line in rows.splitlines()[2:]:
+        assert line.split()[-5] == "yes", line
+
+
+def _pdf_datetime(value: str) -> object:
+    import datetime as dt
+    import re
+
+    m = re.fullmatch(r"D:(\d{14})(Z|[+-])?(\d\d)?'?(\d\d)?'?", value)
+    assert m, value
+    base = dt.datetime.strptime(m[1], "%Y%m%d%H%M%S")
+    if m[2] in (None, "Z"):
+        return base.replace(tzinfo=dt.UTC)
+    offset = dt.timedelta(hours=int(m[3]), minutes=int(m[4] or 0)) * (-1 if m[2] == "-" else 1)
+    return base.replace(tzinfo=dt.timezone(offset))
+
+
+def _iso_datetime(value: str) -> object:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -23,7 +23,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from helpers import dark_pixels, fill_form, pdftotext, render_page_png, run_cli
+from helpers import dark_pixels, fill_form, pdftotext, qualified_name, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 ANSWERS = {
@@ -180,7 +180,7 @@ def test_answers_are_drawn_as_the_filled_form_showed_them(
         assert _difference(before, after) is None, number
         for ref in page.get("/Annots", []):
             widget = ref.get_object()
-            name = widget.get("/T") or widget["/Parent"].get_object().get("/T")
+            name = qualified_name(widget)
             states = list(widget.get("/AP", {}).get("/N", {}).keys())
             x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
             box = (

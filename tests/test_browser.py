@@ -34,7 +34,7 @@ ARGS = [
     "--no-first-run",
 ]
 PATIENT = {"name": "Jane Doe", "dob": "1980-02-03", "date": "2026-12-01", "therapist": "Sam Lee"}
-TIMEOUT = 15_000  # ms, for anything the page waits on
+TIMEOUT = 45_000  # ms, for anything the page waits on (generous: CI machines are shared)
 
 
 @pytest.fixture(scope="module")

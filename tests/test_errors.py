@@ -6,12 +6,14 @@ import pytest
 
 from handouts.errors import (
     SCREEN_EXIT,
+    VERIFY_EXIT,
     ContentError,
     Exit,
     HandoutsError,
     InputErrors,
     MailError,
     Problem,
+    TamperedError,
     UnknownChoice,
     UsageError,
     as_is,
@@ -20,10 +22,13 @@ from handouts.errors import (
 
 
 def test_the_exit_code_table() -> None:
-    assert [int(code) for code in Exit] == [0, 1, 2, 3, 4]
+    assert [int(code) for code in Exit] == [0, 1, 2, 3, 4, 5]
     assert HandoutsError("x").exit_code == UsageError("x").exit_code == Exit.BAD_INPUT == 2
     assert MailError("x").exit_code == Exit.NOT_SENT == 4
-    assert SCREEN_EXIT == {"clear": 0, "incomplete": 3, "flagged": 1, "unreadable": 2}
+    assert TamperedError("x").exit_code == Exit.TAMPERED == 5
+    assert SCREEN_EXIT == {"clear": 0, "incomplete": 3, "flagged": 1, "unreadable": 2, "tampered": 5}
+    assert VERIFY_EXIT == {"valid": 0, "unsigned": 3, "unreadable": 2, "invalid": 1}
+    assert Exit.UNSIGNED is Exit.INCOMPLETE  # one number, two commands' words for it
 
 
 def test_each_face_words_the_field_its_own_way() -> None:

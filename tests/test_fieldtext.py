@@ -34,9 +34,9 @@ def fill(path: Path, values: dict[str, str]) -> pikepdf.Pdf:
 
 
 def appearance(pdf: pikepdf.Pdf, name: str) -> tuple[bytes, list[float]]:
-    for field in pdf.Root.AcroForm.Fields:
-        if str(field.get("/T")) == name:
-            stream = field.AP.N
+    for field in Form(pdf):
+        if field.fully_qualified_name == name:
+            stream = field.obj.AP.N
             return stream.read_bytes(), [float(v) for v in stream.BBox]
     raise AssertionError(f"no field {name}")
 
@@ -108,7 +108,7 @@ def test_a_long_stamp_line_wraps_inside_the_band(project: Path) -> None:
 def test_the_stamp_field_uses_the_small_field_font(project: Path) -> None:
     stamp = project / "out/tiny/en/_packet-stamp.pdf"
     pdf = pikepdf.open(stamp)
-    (field,) = list(pdf.Root.AcroForm.Fields)
+    (field,) = [f.obj for f in Form(pdf)]
     name = re.search(rb"/(\S+) [\d.]+ Tf", bytes(field.DA)).group(1)  # type: ignore[union-attr]
     font = pdf.Root.AcroForm.DR.Font[pikepdf.Name("/" + name.decode())]
     assert str(font.BaseFont).endswith("+Handouts-Fields")  # not a whole monospace font (~300 KB)

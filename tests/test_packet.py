@@ -82,11 +82,24 @@ def test_fillable_packet_keeps_the_form_and_screen_reads_it(project: Path, tmp_p
     assert fields["patient.name"]["/V"] == "Jane Doe"
     assert fields["therapist.name"]["/V"] == "Sam Lee"
     assert "contraindication.pregnancy" in fields
+    # The form's field hierarchy survives the merge: no partial name holds a period.
+    partial = [str(f["/T"]) for f in fields.values() if "/T" in f]
+    assert "contraindication" in partial and not [name for name in partial if "." in name]
     code, out, _ = run_cli(project, "screen", "--json", str(target))
     assert code == 3  # nothing answered yet
     data = json.loads(out)
     assert data["form"]["document"] == "tiny-consent"
     assert data["patient_name"] == "Jane Doe"
+
+
+def test_packet_names_only_embedded_fonts(project: Path, tmp_path: Path) -> None:
+    # A record archived from a packet is PDF/A: every font it names must be embedded (the
+    # stamp once carried the form's unembedded ZapfDingbats into every first page).
+    code, target, err = packet(project, tmp_path, "--fillable")
+    assert code == 0, err
+    rows = subprocess.run(["pdffonts", str(target)], check=True, capture_output=True, text=True).stdout
+    fonts = rows.splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), rows
 
 
 def marked_content(page: Any) -> list[tuple[str, int | None, list[str]]]:

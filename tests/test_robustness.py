@@ -313,12 +313,15 @@ def forms(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 def _structural(data: bytes, how: str) -> bytes:
     """Change a form the way a careless tool (or an attacker) might."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-    fields = writer._root_object["/AcroForm"]["/Fields"]
-    target = next(f.get_object() for f in fields if f.get_object().get("/T") == "contraindication.pregnancy")
+    top = writer._root_object["/AcroForm"]["/Fields"]
+    # The checklist's parent field `contraindication` holds one kid per question.
+    group = next(f.get_object() for f in top if f.get_object().get("/T") == "contraindication")
+    fields = group["/Kids"]
+    target = next(f.get_object() for f in fields if f.get_object().get("/T") == "pregnancy")
     if how == "remove":
         fields.remove(next(f for f in fields if f.get_object() is target))
     elif how == "rename":
-        target[NameObject("/T")] = TextStringObject("contraindication.pregnancy-old")
+        target[NameObject("/T")] = TextStringObject("pregnancy-old")
     elif how == "retype":
         target[NameObject("/FT")] = NameObject("/Tx")
     elif how == "odd-value":

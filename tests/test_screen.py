@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from helpers import dark_pixels, fill_form, render_page_png, run_cli
+from helpers import dark_pixels, fill_form, qualified_name, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 SIGNED = {
@@ -36,7 +36,9 @@ def screen(project: Path, *args: str) -> tuple[int, str, str]:
 
 def test_fields_names_tooltips_and_print_flags(form: Path) -> None:
     reader = PdfReader(form)
-    fields = reader.get_fields()
+    # Terminal fields (those with a type) by their fully qualified names; the parents
+    # `contraindication`, `consent`, `patient`, `therapist` only group them.
+    fields = {name: f for name, f in reader.get_fields().items() if "/FT" in f}
     assert set(fields) == {f"contraindication.{i}" for i in IDS} | {
         "consent.agree",
         "patient.name",
@@ -50,14 +52,47 @@ def test_fields_names_tooltips_and_print_flags(form: Path) -> None:
     assert "Are you pregnant" in fields["contraindication.pregnancy"]["/TU"]
     widgets = [a.get_object() for p in reader.pages for a in p.get("/Annots", [])]
     assert widgets and all(int(w["/F"]) & 4 for w in widgets)
-    acroform = reader.trailer["/Root"]["/AcroForm"]
-    assert len(acroform["/Fields"]) == len(fields)  # no phantom radio children
     group = fields["contraindication.pregnancy"]
     kids = [k.get_object() for k in group["/Kids"]]
     assert [sorted(k["/AP"]["/N"].keys()) for k in kids] == [["/yes"], ["/no"]]
-    assert all("/T" not in k for k in kids)
-    agree = next(w for w in widgets if w.get("/T") == "consent.agree")
+    assert all("/T" not in k for k in kids)  # no phantom radio children
+    agree = next(w for w in widgets if qualified_name(w) == "consent.agree")
     assert list(agree["/AP"]["/N"].keys()) == ["/Yes"]
+
+
+def test_fields_form_a_hierarchy_without_periods_in_partial_names(form: Path) -> None:
+    # PDF 32000 §12.7.3.2: a partial name holds no period; dotted names are parents and kids.
+    reader = PdfReader(form)
+    top = [ref.get_object() for ref in reader.trailer["/Root"]["/AcroForm"]["/Fields"]]
+    assert [str(f["/T"]) for f in top] == ["contraindication", "consent", "patient", "therapist"]
+    assert all("/FT" not in f and "/Parent" not in f for f in top)
+    seen = []
+
+    def walk(field: object, depth: int) -> None:
+        field = field.get_object()  # type: ignore[attr-defined]
+        if "/T" in field:
+            seen.append(str(field["/T"]))
+        if depth < 4:
+            for kid in field.get("/Kids", []):
+                assert kid.get_object()["/Parent"].get_object() == field
+                walk(kid, depth + 1)
+
+    for field in top:
+        walk(field, 0)
+    assert "pregnancy" in seen and "name" in seen
+    assert not [name for name in seen if "." in name]
+    kids = {str(f["/T"]): [str(k.get_object()["/T"]) for k in f["/Kids"]] for f in top}
+    assert kids["contraindication"] == IDS
+    assert kids["patient"] == ["name", "dob", "signature", "date"]
+
+
+def test_pypdf_fills_the_hierarchy_by_qualified_name(form: Path, tmp_path: Path) -> None:
+    values = {"patient.name": "Jane Doe", "contraindication.pregnancy": "/no"}
+    filled = fill_form(form, tmp_path / "f.pdf", values)
+    fields = PdfReader(filled).get_fields()
+    assert fields["patient.name"]["/V"] == "Jane Doe"
+    assert fields["contraindication.pregnancy"]["/V"] == "/no"
+    assert fields["therapist.name"].get("/V") in (None, "")
 
 
 def test_fillable_form_stays_small(form: Path) -> None:
@@ -159,9 +194,11 @@ def test_encrypted_form_needs_the_password(project: Path, form: Path, tmp_path: 
 def test_renamed_field_is_never_all_clear(project: Path, form: Path, tmp_path: Path) -> None:
     filled = fill_form(form, tmp_path / "f.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
     writer = PdfWriter(clone_from=PdfReader(filled))
-    for ref in writer._root_object["/AcroForm"]["/Fields"]:
+    (group,) = [r.get_object() for r in writer._root_object["/AcroForm"]["/Fields"]
+                if r.get_object()["/T"] == "contraindication"]  # fmt: skip
+    for ref in group["/Kids"]:
         field = ref.get_object()
-        if field.get("/T") == "contraindication.pregnancy":
+        if field.get("/T") == "pregnancy":
             from pypdf.generic import NameObject, TextStringObject
 
             field[NameObject("/T")] = TextStringObject("renamed")
@@ -196,7 +233,7 @@ def test_filled_answers_are_drawn_when_rasterised(form: Path, tmp_path: Path) ->
         full = render_page_png(filled, tmp_path / f"full{number}", number)
         for ref in page.get("/Annots", []):
             widget = ref.get_object()
-            name = widget.get("/T") or widget["/Parent"].get_object().get("/T")
+            name = qualified_name(widget)
             states = list(widget.get("/AP", {}).get("/N", {}).keys())
             expected_on = (
                 (name == "contraindication.pregnancy" and states == ["/yes"])

@@ -25,8 +25,12 @@ class Exit(enum.IntEnum):
     BAD_INPUT = 2
     # screen: something unanswered or unsigned, nothing flagged
     INCOMPLETE = 3
+    # verify: unsigned (the same number as screen's incomplete: neither is an error)
+    UNSIGNED = 3
     # email not sent (server, login or recipient): run again later to send only those
     NOT_SENT = 4
+    # screen, archive: a certified form was changed after signing, beyond filling it in
+    TAMPERED = 5
 
 
 # screen's verdicts, in the order a folder's exit code takes the worst (worst last).
@@ -35,6 +39,16 @@ SCREEN_EXIT: dict[str, Exit] = {
     "incomplete": Exit.INCOMPLETE,
     "flagged": Exit.FINDINGS,
     "unreadable": Exit.BAD_INPUT,
+    "tampered": Exit.TAMPERED,
+}
+
+# verify's verdicts, in the order a folder's exit code takes the worst (worst last): a file
+# changed after signing outweighs everything else.
+VERIFY_EXIT: dict[str, Exit] = {
+    "valid": Exit.OK,
+    "unsigned": Exit.UNSIGNED,
+    "unreadable": Exit.BAD_INPUT,
+    "invalid": Exit.FINDINGS,
 }
 
 Spelling = Callable[[str], str]
@@ -192,3 +206,9 @@ class MailError(HandoutsError):
     """Email could not be sent (server unreachable, login or recipient refused); try again later."""
 
     exit_code = Exit.NOT_SENT
+
+
+class TamperedError(PdfInputError):
+    """A certified form was changed after signing (beyond filling it in)."""
+
+    exit_code = Exit.TAMPERED

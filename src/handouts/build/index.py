@@ -27,6 +27,8 @@ class CatalogueIndex:
     printable: tuple[tuple[int, int], ...]  # code point ranges the field font can draw
     # lang -> babel's long date format, as babel parses it, and month names (see dates.long_dates)
     long_dates: dict[str, dict[str, Any]]
+    # handouts.yaml's `signing:` (by alias), so packets know without loading the settings model.
+    signing: dict[str, Any] | None = None
 
     @property
     def document_ids(self) -> list[str]:
@@ -69,6 +71,7 @@ class CatalogueIndex:
             outputs=tuple(s.key for s in plan_outputs(cat)),
             printable=field_font_ranges(cat.layers),
             long_dates=long_dates(cat.languages),
+            signing=cat.config.signing.model_dump(mode="json") if cat.config.signing else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -81,6 +84,7 @@ class CatalogueIndex:
             "outputs": list(self.outputs),
             "printable": [list(r) for r in self.printable],
             "long_dates": self.long_dates,
+            "signing": self.signing,
         }
 
     @classmethod
@@ -96,4 +100,5 @@ class CatalogueIndex:
             outputs=tuple(data["outputs"]),
             printable=tuple((int(a), int(b)) for a, b in data["printable"]),
             long_dates={lang: dict(v) for lang, v in data["long_dates"].items()},
+            signing=dict(data["signing"]) if data.get("signing") else None,
         )

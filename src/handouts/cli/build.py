@@ -162,12 +162,19 @@ def validate(ctx: click.Context, strict: bool, verbose: bool) -> None:
     project = project_of(ctx)
     cat = load_catalogue(project)
     problems = check_templates(cat.layers, {d.model.kind for d in cat.documents.values()})
+    warnings = list(cat.warnings)
+    if cat.config.signing is not None:
+        from handouts.sign.identity import check_signing
+
+        signing = check_signing(project.root, cat.config.signing)
+        problems += [p for p in signing if not p.warning]
+        warnings += [p for p in signing if p.warning]
     if problems:
         raise ContentError(problems)
-    for warning in cat.warnings:
+    for warning in warnings:
         click.echo(str(warning), err=True)
-    if strict and cat.warnings:
-        click.echo(f"Aborted with {len(cat.warnings)} warning(s) (--strict).", err=True)
+    if strict and warnings:
+        click.echo(f"Aborted with {len(warnings)} warning(s) (--strict).", err=True)
         ctx.exit(Exit.BAD_INPUT)
     click.echo(
         f"ok: {len(cat.document_ids)} documents, {len(cat.brands)} brands, "

@@ -21,8 +21,9 @@ Exit codes:
   3  incomplete: something unanswered or unsigned, nothing flagged
   2  unreadable: not a PDF, damaged, encrypted without the right password,
      or not a handouts consent form
-For a folder, the exit code is that of the worst file (unreadable, then flagged,
-then incomplete).
+  5  tampered: the form was changed after the clinic certified it (beyond filling it in)
+For a folder, the exit code is that of the worst file (tampered, then unreadable,
+then flagged, then incomplete).
 """
 
 ARCHIVE_HELP = """\b
@@ -31,6 +32,7 @@ Exit codes:
      clear, flagged or incomplete; incomplete forms are archived too)
   2  unreadable: not a PDF, damaged, encrypted without the right password,
      or not a handouts fillable consent form; or the archive cannot be written
+  5  tampered: the form was changed after the clinic certified it; nothing written
 """
 
 
@@ -52,6 +54,9 @@ def screen(ctx: click.Context, path: Path, as_json: bool, password: str | None) 
             s: sum(1 for r in results if r.status == s)
             for s in ("clear", "flagged", "incomplete", "unreadable")
         }
+        tampered = sum(1 for r in results if r.status == "tampered")
+        if tampered:
+            summary["tampered"] = tampered
         if as_json:
             data = {"format": 1, "files": [r.to_json(flag) for r in results], "summary": summary}
             click.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -67,6 +72,8 @@ def screen(ctx: click.Context, path: Path, as_json: bool, password: str | None) 
         click.echo(result.error(flag), err=True)
     else:
         click.echo(_screen_report(result))
+        if result.certification_warning:
+            click.echo(f"{result.file}: warning: {result.certification}", err=True)
     ctx.exit(result.exit_code)
 
 
@@ -74,6 +81,8 @@ def screen_line(r: ScreenResult) -> str:
     """One line for one form: its file, status and what makes it so."""
     if r.status == "unreadable":
         return f"{r.file}: unreadable: {r.error(flag)}"
+    if r.status == "tampered":
+        return f"{r.file}: tampered: {r.certification}"
     detail = (
         ", ".join(f.id for f in r.flagged)
         if r.flagged
@@ -96,8 +105,9 @@ def _missing(r: ScreenResult) -> list[str]:
 
 def _screen_report(r: ScreenResult) -> str:
     form = r.form
-    assert form is not None
     lines = [f"{r.file}: {r.status.upper()}"]
+    if form is None:  # tampered beyond reading: only the certification speaks
+        return "\n".join([*lines, f"  certification: {r.certification}"])
     lines.append(
         f"  form: {form.document} v{form.version} ({form.effective}), "
         f"fingerprint {form.fingerprint[:7]}, language {form.lang}"
@@ -106,6 +116,10 @@ def _screen_report(r: ScreenResult) -> str:
         lines.append(f"  warning: content/ is now at v{r.current_version}; this form is v{form.version}")
     elif r.is_current is None:
         lines.append("  warning: no project here to compare the version with (use --project)")
+    if r.certification:
+        lines.append(f"  certification: {'warning: ' if r.certification_warning else ''}{r.certification}")
+    if r.status == "tampered":
+        lines.append("  the answers below may not be the patient's: compare with the clinic's copy")
     if r.patient_name:
         lines.append(f"  patient: {r.patient_name}")
     for f in r.flagged:
@@ -135,12 +149,33 @@ def archive(ctx: click.Context, filled: Path, output: Path | None, password: str
             path=target,
         )
     result = archive_form(filled, password)
+    root = ctx.obj["project"].resolve()
+    project_root = root if (root / "content").is_dir() else None
+    screened, pdf, sealed = result.screen, result.pdf, ""
+    if project_root is not None:
+        from handouts.content.catalogue import load_config
+        from handouts.errors import TamperedError
+        from handouts.intake.screen import check_signature, current_content
+        from handouts.project import Project
+
+        current = current_content(project_root, result.screen.form) if result.screen.form else None
+        screened = check_signature(result.screen, filled.read_bytes(), project_root, current, password)
+        if screened.status == "tampered":  # never seal changed answers as the clinic's record
+            raise TamperedError(f"{screened.error()}; not archived")
+        settings = load_config(Project(project_root)).signing
+        if settings is not None:
+            # The seal is the record's last write: nothing rewrites the file after it.
+            from handouts.sign.identity import load_identity
+            from handouts.sign.seal import seal
+
+            pdf = seal(pdf, load_identity(project_root, settings), settings.timestamp_url)
+            sealed = ", sealed (PAdES B-T)" if settings.timestamp_url else ", sealed (PAdES B-B)"
     # The record holds patient answers: readable by its owner only, like a packet.
-    atomic_write(target, result.pdf, 0o600)
+    atomic_write(target, pdf, 0o600)
     if not quiet(ctx):
-        click.echo(screen_line(result.screen), err=True)
+        click.echo(screen_line(screened), err=True)
         click.echo(
             f"wrote {target} (PDF/A-3b, {result.pages} pages, {result.drawn} answers drawn, "
-            "original embedded)",
+            f"original embedded{sealed})",
             err=True,
         )

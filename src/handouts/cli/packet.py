@@ -100,6 +100,10 @@ def packet(
     request = PacketRequest(person, split_list(docs), brand, lang, fillable, large_print)
     made = make_packet(project, request, state=state)
     data = protect(made.pdf, password) if password else made.pdf
+    if made.signing and fillable:  # certified last: nothing may rewrite it afterwards
+        from handouts.sign.packets import finish
+
+        data = finish(project.root, made, data, fillable, password)
     flags = packet_flags(fillable, large_print, bool(password))
     target = output or Path(made.file_name(person, name_pattern or DEFAULT_PATTERN, flags))
     atomic_write(target, data, 0o600)

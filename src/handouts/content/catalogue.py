@@ -168,6 +168,17 @@ class _Loader:
             return None
 
 
+def load_config(project: Project) -> ProjectConfig:
+    """Only handouts.yaml's settings (for commands that need no content); ContentError if bad."""
+    loader = _Loader(project)
+    config_path = project.config_file
+    source = Source(project.rel(config_path), config_path, _NO_LAYER)
+    loaded = loader.model(source, ProjectConfig) if config_path.exists() else None
+    if loader.problems and any(not p.warning for p in loader.problems):
+        raise ContentError(loader.problems)
+    return loaded.model if loaded is not None else ProjectConfig()
+
+
 def load_catalogue(project: Project, *, strict: bool = True) -> Catalogue:
     """Load and validate all content; raise ContentError listing every problem.
 

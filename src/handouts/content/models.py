@@ -65,6 +65,34 @@ class SmtpSettings(Model):
         return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.security]
 
 
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+
+
+class SigningSettings(Model):
+    """The clinic's signing identity (handouts.yaml `signing:`); its password only from the environment."""
+
+    # A PKCS#12 file (.p12 / .pfx), relative to the project folder.
+    certificate: Short
+    password_env: EnvName
+    # An RFC 3161 time-stamp authority: records then carry a trusted time (PAdES B-T).
+    timestamp_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)] | None = (
+        None
+    )
+    # Other signers `verify` accepts: certificate files (PEM or DER, relative to the project
+    # folder) or SHA-256 fingerprints (an earlier clinic certificate, the clinic's CA).
+    trusted: tuple[Short, ...] = ()
+    # Only there to refuse it with a helpful message (and the line it is on).
+    password: None = Field(default=None, exclude=True, repr=False)
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _no_password(cls, value: Any) -> None:
+        raise ValueError(
+            "remove it: never write the certificate's password in handouts.yaml; put it in an "
+            "environment variable and give that variable's name as 'password_env'"
+        )
+
+
 # A theme is named by its entry point (handouts.themes); the name is also looked up by package tools.
 ThemeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
@@ -81,6 +109,7 @@ class ProjectConfig(Model):
     # False: only the project's own documents, none of the package's starter documents.
     starter_documents: bool = True
     smtp: SmtpSettings | None = None
+    signing: SigningSettings | None = None
 
     @model_validator(mode="after")
     def _default_is_built(self) -> ProjectConfig:

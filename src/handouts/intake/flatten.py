@@ -83,10 +83,26 @@ def _refresh_text_appearances(writer: PdfWriter, acroform: Any) -> None:
             if field.get("/FT") != "/Tx" or not isinstance(value, str) or not value or "/T" not in field:
                 continue
             if redraw_all or "/AP" not in widget:
-                values[str(field["/T"])] = value
+                values[_qualified_name(field)] = value
     if values:
         # auto_regenerate=None leaves /NeedAppearances alone; the form goes away anyway.
         writer.update_page_form_field_values(None, values, auto_regenerate=None)
+
+
+MAX_FIELD_DEPTH = 32
+
+
+def _qualified_name(field: Any) -> str:
+    """The field's fully qualified name (`patient.name`): its /T and its parents' joined by periods."""
+    parts: list[str] = []
+    for _ in range(MAX_FIELD_DEPTH):  # a hostile file may loop its /Parent chain
+        if field is None:
+            break
+        if "/T" in field:
+            parts.append(str(field["/T"]))
+        parent = field.get("/Parent")
+        field = parent.get_object() if parent is not None else None
+    return ".".join(reversed(parts))
 
 
 def _field_of(widget: Any) -> Any:

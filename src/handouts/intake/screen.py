@@ -21,9 +21,10 @@ PDF_ERRORS: tuple[type[BaseException], ...] = (
     OverflowError, AssertionError, UnicodeError, OSError,
 )  # fmt: skip
 
-Status = Literal["clear", "flagged", "incomplete", "unreadable"]
-# For a folder, the exit code is that of the worst file, in this order (worst last).
-SEVERITY_ORDER: tuple[Status, ...] = ("clear", "incomplete", "flagged", "unreadable")
+Status = Literal["clear", "flagged", "incomplete", "unreadable", "tampered"]
+# For a folder, the exit code is that of the worst file, in this order (worst last): a form
+# changed after the clinic certified it outweighs everything.
+SEVERITY_ORDER: tuple[Status, ...] = ("clear", "incomplete", "flagged", "unreadable", "tampered")
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,11 @@ class ScreenResult:
     signature: bool = False
     date: bool = False
     patient_name: str = ""
-    # Why the form is unreadable (the face words it: see `error`).
+    # Why the form is unreadable or tampered (the face words it: see `error`).
     problem: PdfInputError | None = None
+    # The clinic's certification: "signature valid ...", "unsigned", or what changed (tampered).
+    certification: str | None = None
+    certification_warning: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -85,6 +89,7 @@ class CurrentContent:
 
     version: str | None
     checklist: dict[str, Flag]
+    signing: Any = None  # the project's SigningSettings, when it signs
 
 
 def pdf_errors() -> tuple[type[BaseException], ...]:
@@ -253,16 +258,22 @@ def current_content(project_root: Path | None, info: FormInfo) -> CurrentContent
     if info.document in cat.document_ids:
         version = cat.document(info.document, lang).model.version
     items = cat.contraindications[lang].model.items if lang in cat.contraindications else ()
-    return CurrentContent(version, {c.id: Flag(c.id, c.label, c.severity, c.therapist_note) for c in items})
+    flags = {c.id: Flag(c.id, c.label, c.severity, c.therapist_note) for c in items}
+    return CurrentContent(version, flags, cat.config.signing)
 
 
 def screen_path(path: Path, project_root: Path | None, password: str | None = None) -> ScreenResult:
     """Screen one file; an unreadable one becomes a result with status 'unreadable'."""
     try:
         form = read_form(path, password)
-        return evaluate(path, form, current_content(project_root, form[0]))
+        current = current_content(project_root, form[0])
+        result = evaluate(path, form, current)
+        return check_signature(result, path.read_bytes(), project_root, current, password)
     except PdfInputError as exc:
-        return ScreenResult(file=str(path), status="unreadable", problem=exc)
+        return _unreadable_or_tampered(str(path), exc, _read_quietly(path), project_root, password)
+    except OSError as exc:
+        problem = PdfInputError(f"{path}: cannot read: {exc.strerror}")
+        return ScreenResult(file=str(path), status="unreadable", problem=problem)
 
 
 def screen_bytes(
@@ -271,9 +282,90 @@ def screen_bytes(
     """Screen a form held in memory (never written to disk); name labels it in the result."""
     try:
         form = read_form_data(data, name, password)
-        return evaluate(Path(name), form, current_content(project_root, form[0]))
+        current = current_content(project_root, form[0])
+        result = evaluate(Path(name), form, current)
+        return check_signature(result, data, project_root, current, password)
     except PdfInputError as exc:
-        return ScreenResult(file=name, status="unreadable", problem=exc)
+        return _unreadable_or_tampered(name, exc, data, project_root, password)
+
+
+def _read_quietly(path: Path) -> bytes:
+    try:
+        return path.read_bytes() if path.stat().st_size <= MAX_PDF_BYTES else b""
+    except OSError:
+        return b""
+
+
+def _unreadable_or_tampered(
+    name: str, exc: PdfInputError, data: bytes, project_root: Path | None, password: str | None
+) -> ScreenResult:
+    """A form this reader cannot understand is unreadable, unless it was certified and then
+    changed: a rewrite can drop what screen reads (pikepdf drops the document information a
+    pypdf fill left only in an earlier trailer), and the signature then says why."""
+    unreadable = ScreenResult(file=name, status="unreadable", problem=exc)
+    if b"/ByteRange" not in data:
+        return unreadable
+    signs = None
+    if project_root is not None:
+        from handouts.content.catalogue import load_config
+        from handouts.errors import HandoutsError
+        from handouts.project import Project
+
+        try:
+            signs = load_config(Project(project_root)).signing
+        except HandoutsError:
+            signs = None
+    checked = check_signature(unreadable, data, project_root, CurrentContent(None, {}, signs), password)
+    return checked if checked.status == "tampered" else unreadable
+
+
+def check_signature(
+    result: ScreenResult,
+    data: bytes,
+    project_root: Path | None,
+    current: CurrentContent | None,
+    password: str | None = None,
+) -> ScreenResult:
+    """Add the certification's verdict; a form changed after certifying becomes 'tampered'.
+
+    pyHanko is loaded only for a file that holds a signature (a /ByteRange).
+    """
+    signs = current is not None and current.signing is not None
+    if b"/ByteRange" not in data:
+        if signs:
+            result.certification = (
+                "unsigned: this project certifies its fillable packets; ask where this form came from"
+            )
+            result.certification_warning = True
+        return result
+    from handouts.errors import HandoutsError, TamperedError
+    from handouts.sign.identity import Trust, trust
+    from handouts.sign.verify import summary, verify_bytes
+
+    try:
+        trusted = trust(project_root, current.signing if current else None) if project_root else None
+    except HandoutsError as exc:
+        result.certification, result.certification_warning = f"signer not checked: {exc}", True
+        trusted = None
+    verdict = verify_bytes(data, result.file, trusted or Trust(frozenset(), (), None), password=password)
+    changed = [s for s in verdict.signatures if not s.intact or (s.changes != "none" and not _allowed(s))]
+    if changed or verdict.status == "unreadable":
+        result.status = "tampered"
+        result.certification = summary(verdict)
+        why = "; ".join(verdict.problems or [verdict.error or ""])
+        result.problem = TamperedError(f"{result.file}: changed after it was certified: {why}")
+    elif verdict.status == "invalid":  # intact and only filled in, but not by a signer we know
+        result.certification = summary(verdict)
+        result.certification_warning = True
+    else:
+        result.certification = summary(verdict)
+    return result
+
+
+def _allowed(check: Any) -> bool:
+    return bool(
+        check.changes == "none" or (check.changes == "form filling" and check.permitted == "form filling")
+    )
 
 
 def worst(results: list[ScreenResult]) -> Status:

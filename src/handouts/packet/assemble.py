@@ -175,6 +175,13 @@ def filled_stamp(path: Path, line: str) -> Any:
             code="stamp-too-long",
             length=len(line),
         ) from None
+    # qpdf copies the form's /DR fonts into the flattened stamp. ZapfDingbats is there for
+    # viewers that redraw check boxes and is not embedded; a record archived from the packet
+    # must embed every font it names (PDF/A), and the stamp never draws a tick.
+    resources = stamp.Root.AcroForm.get("/DR") if "/AcroForm" in stamp.Root else None
+    fonts = resources.get("/Font") if resources is not None else None
+    if fonts is not None and "/ZaDb" in fonts:
+        del fonts["/ZaDb"]
     stamp.flatten_annotations("all")
     drop_form(stamp)
     return stamp

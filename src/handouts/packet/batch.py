@@ -156,6 +156,10 @@ def _one_row(
         else:
             packet = make_packet(project, request)
             pdf = protect(packet.pdf, options.password) if options.password else packet.pdf
+            if packet.signing and request.fillable:  # certified last: nothing rewrites it afterwards
+                from handouts.sign.packets import finish
+
+                pdf = finish(project.root, packet, pdf, request.fillable, options.password)
             atomic_write(target, pdf, 0o600)
             result = RowResult(row.line, "made", name)
         log.info("row %d: %s %s", row.line, result.status, name)

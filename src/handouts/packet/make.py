@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from handouts.build import snapshot
 from handouts.build.index import CatalogueIndex
@@ -67,6 +67,9 @@ class Packet:
     lang: str
     documents: tuple[str, ...]
     built: int  # outputs that had to be built first
+    # handouts.yaml's `signing:` when the project signs: fillable packets are then certified
+    # as their last step (handouts.sign.packets.finish), after any encryption.
+    signing: dict[str, Any] | None = None
 
     @property
     def plan(self) -> Plan:
@@ -201,4 +204,4 @@ def make_packet(
             f"{out}: a built document could not be read ({type(exc).__name__}); "
             "run `handouts build --force` and try again"
         ) from exc
-    return Packet(pdf, pages, plan.brand, plan.lang, plan.documents, built)
+    return Packet(pdf, pages, plan.brand, plan.lang, plan.documents, built, index.signing)

@@ -9,6 +9,12 @@ groups (children without /T, /TU, /FT; states named after the HTML values), use 
 viewer redrawing them) and give the form its own /DR with ZapfDingbats for viewers that
 redraw anyway.
 
+WeasyPrint also writes each HTML name as one partial name (`/T (contraindication.pregnancy)`),
+which PDF 32000 §12.7.3.2 forbids (a period separates the parts of a fully qualified name) and
+which makes pyHanko's change analysis refuse a certified form. Each dotted name becomes a field
+hierarchy instead: a parent `contraindication` with kids `pregnancy`, ..., so the fully qualified
+names (what screen, pypdf, pdf.js and pikepdf fill and read by) stay the same.
+
 This runs as WeasyPrint's `finisher`, on its objects before they are written: the same
 repair with pypdf after writing meant parsing the whole PDF again (about 0.3 s a form).
 """
@@ -63,6 +69,41 @@ def fix_form(document: Any, pdf: Any) -> None:
             widget = deref(widget_ref)
             if widget.get("Subtype") == "/Widget":
                 _prepare_widget(widget, deref)
+    _nest_dotted_names(pdf, acroform, deref)
+
+
+def _nest_dotted_names(pdf: Any, acroform: Any, deref: Any) -> None:
+    """Turn `/T (a.b)` fields into kid `b` of a new parent field `a` (only parents in /Fields)."""
+    import pydyf
+
+    parents: dict[tuple[str, ...], Any] = {}
+    top: list[bytes] = []
+
+    def parent_of(path: tuple[str, ...]) -> Any:
+        if path not in parents:
+            parent = pydyf.Dictionary({"T": pydyf.String(path[-1]), "Kids": pydyf.Array()})
+            pdf.add_object(parent)
+            parents[path] = parent
+            if len(path) == 1:
+                top.append(parent.reference)
+            else:
+                grand = parent_of(path[:-1])
+                parent["Parent"] = grand.reference
+                grand["Kids"].append(parent.reference)
+        return parents[path]
+
+    for ref in acroform["Fields"]:
+        field = deref(ref)
+        name = field["T"].string if isinstance(field.get("T"), pydyf.String) else None
+        parts = tuple(str(name).split(".")) if name is not None else ()
+        if len(parts) < 2 or not all(parts):
+            top.append(ref)
+            continue
+        parent = parent_of(parts[:-1])
+        field["T"] = pydyf.String(parts[-1])
+        field["Parent"] = parent.reference
+        parent["Kids"].append(ref)
+    acroform["Fields"] = pydyf.Array(top)
 
 
 def _fix_radio_group(group: Any, deref: Any) -> None:
@@ -103,8 +144,9 @@ def _prepare_widget(widget: Any, deref: Any) -> None:
     parent = deref(widget["Parent"]) if "Parent" in widget else None
     kind = widget.get("FT") or (parent.get("FT") if parent is not None else None)
     if kind == "/Btn":
+        radio = "FT" not in widget and parent is not None and int(parent.get("Ff", 0)) & RADIO_FLAG
         mk = deref(widget.get("MK", pydyf.Dictionary()))
         # ZapfDingbats '4' is a tick, 'l' a filled circle.
-        mk["CA"] = pydyf.String("l" if parent is not None else "4")
+        mk["CA"] = pydyf.String("l" if radio else "4")
         widget["MK"] = mk
         widget["DA"] = pydyf.String("/ZaDb 0 Tf 0 g")

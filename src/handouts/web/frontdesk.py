@@ -184,6 +184,12 @@ def packet() -> ResponseReturnValue:
     try:
         with web.lock:
             made = make_packet(web.project, request_)
+            if made.signing and request_.fillable:  # certified last, as `handouts packet` does
+                from dataclasses import replace
+
+                from handouts.sign.packets import finish
+
+                made = replace(made, pdf=finish(web.project.root, made, made.pdf, request_.fillable))
         file_name = made.file_name(
             patient, flags=packet_flags(request_.fillable, request_.large_print, False)
         )
@@ -318,7 +324,7 @@ def screen() -> ResponseReturnValue:
     if data.lstrip()[:5] != b"%PDF-":
         return _screen_error(f"'{name}' is not a PDF file: choose the filled consent form (.pdf)")
     result = screen_bytes(data, name, state().project.root, password)
-    if result.problem is not None:
+    if result.problem is not None and result.status == "unreadable":  # tampered: shown as a result
         return _screen_error(word(result.problem))
     return render_page(screen_result=result)
 
