@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import RELIABILITY, built_tiny, copy_project, write_tiny
+from helpers import RELIABILITY, built_french, built_tiny, copy_project, write_tiny
 
 
 @pytest.fixture
@@ -29,6 +29,12 @@ def tiny(make_project: Callable[..., Path]) -> Path:
 def tiny_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny project, built once per test run (in two worker processes). Never change it: copy it."""
     return built_tiny(tmp_path_factory, "tiny-built", "-j", "2")
+
+
+@pytest.fixture(scope="session")
+def french_built(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny project plus French (aftercare untranslated) and a logo brand, built once. Never change it."""
+    return built_french(tmp_path_factory, tiny_built)
 
 
 @pytest.fixture

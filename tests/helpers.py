@@ -144,6 +144,36 @@ def override(root: Path, rel: str) -> Path:
     return target
 
 
+# A second brand with a logo (a figure with alternative text) and a French translation of the
+# tiny project (its aftercare left untranslated): the `french_built` session fixture.
+LOGO_BRAND = """\
+name: Logo Clinic
+logo: logo.svg
+logo_alt: Logo Clinic, a blue square
+colors: {primary: "#112233", accent: "#445566"}
+"""
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    '<rect width="10" height="10" fill="#00f"/></svg>'
+)
+
+
+def french_files() -> dict[str, str]:
+    """A French translation of the tiny project (messages from the package's starter content)."""
+    return {
+        "handouts.yaml": tiny_settings(langs=("en", "fr")),
+        "content/contraindications/fr.yaml": tiny_files()["content/contraindications/en.yaml"]
+        .replace("Are you pregnant, or could you be?", "Êtes-vous enceinte, ou pourriez-vous l'être?")
+        .replace("label: Pregnancy", "label: Grossesse"),
+        "content/documents/tiny-info/fr.yaml": INFO.replace("Tiny information sheet", "Petite fiche")
+        .replace("Thin needles go into tight muscles.", "De fines aiguilles entrent dans les muscles.")
+        .replace('version: "1.0"\n', 'version: "1.0"\ntranslates: "1.0"\n'),
+        "content/documents/tiny-consent/fr.yaml": CONSENT.replace(
+            "Tiny consent form", "Petit consentement"
+        ).replace('version: "1.0"\n', 'version: "1.0"\ntranslates: "1.0"\n'),
+    }
+
+
 def write_tree(root: Path, files: dict[str, str | bytes]) -> None:
     for rel, text in files.items():
         path = root / rel
@@ -172,6 +202,18 @@ def copy_project(source: Path, dest: Path) -> Path:
     """A copy of a (built) project: out/ and its snapshot stay current, for they name no paths."""
     shutil.copytree(source, dest, symlinks=True)
     return dest
+
+
+def built_french(factory: pytest.TempPathFactory, tiny_built: Path) -> Path:
+    """A copy of the built tiny project with French and the logo brand added, and built."""
+    root = copy_project(tiny_built, factory.mktemp("french-built") / "proj")
+    write_tree(
+        root, {**french_files(), "content/brands/logo.yaml": LOGO_BRAND, "content/brands/logo.svg": SVG}
+    )
+    code, _, err = run_cli(root, "build", "-j", "2")
+    assert code == 0, err
+    assert "built 30, unchanged 10" in err  # the English tiny outputs were current already
+    return root
 
 
 def pdftotext(path: Path, *args: str) -> str:

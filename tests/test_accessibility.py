@@ -10,50 +10,15 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from helpers import CONSENT, INFO, copy_project, page_texts, run_cli, tiny_files, tiny_settings, write_tree
+from helpers import INFO, LOGO_BRAND, SVG, french_files, page_texts, run_cli
 
 Make = Callable[..., Path]
 
-LOGO_BRAND = """\
-name: Logo Clinic
-logo: logo.svg
-logo_alt: Logo Clinic, a blue square
-colors: {primary: "#112233", accent: "#445566"}
-"""
-SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
-    '<rect width="10" height="10" fill="#00f"/></svg>'
-)
-
-
-def french_files() -> dict[str, str]:
-    """A French translation of the tiny project (messages from the package's starter content)."""
-    return {
-        "handouts.yaml": tiny_settings(langs=("en", "fr")),
-        "content/contraindications/fr.yaml": tiny_files()["content/contraindications/en.yaml"]
-        .replace("Are you pregnant, or could you be?", "Êtes-vous enceinte, ou pourriez-vous l'être?")
-        .replace("label: Pregnancy", "label: Grossesse"),
-        "content/documents/tiny-info/fr.yaml": INFO.replace("Tiny information sheet", "Petite fiche")
-        .replace("Thin needles go into tight muscles.", "De fines aiguilles entrent dans les muscles.")
-        .replace('version: "1.0"\n', 'version: "1.0"\ntranslates: "1.0"\n'),
-        "content/documents/tiny-consent/fr.yaml": CONSENT.replace(
-            "Tiny consent form", "Petit consentement"
-        ).replace('version: "1.0"\n', 'version: "1.0"\ntranslates: "1.0"\n'),
-    }
-
 
 @pytest.fixture(scope="module")
-def project(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny project with French and a brand with a logo, all built (tiny/en is the session's)."""
-    root = copy_project(tiny_built, tmp_path_factory.mktemp("a11y") / "proj")
-    write_tree(
-        root,
-        {**french_files(), "content/brands/logo.yaml": LOGO_BRAND, "content/brands/logo.svg": SVG},
-    )
-    code, _, err = run_cli(root, "build", "-j", "2")
-    assert code == 0, err
-    assert "built 30, unchanged 10" in err  # the English tiny outputs were current already
-    return root
+def project(french_built: Path) -> Path:
+    """The tiny project with French and a brand with a logo, built once per run (never changed)."""
+    return french_built
 
 
 def walk(node: Any) -> list[Any]:

@@ -172,3 +172,23 @@ def test_second_build_into_other_folder_is_byte_identical(out: Path, tmp_path: P
         assert pdf.read_bytes() == (other / rel).read_bytes(), rel
     assert (out / "manifest.json").read_bytes() == (other / "manifest.json").read_bytes()
     shutil.rmtree(other)
+
+
+def test_shipped_catalogue_prints_well(out: Path) -> None:
+    """The print test (tests/printcheck.py) on every document of the shipped catalogue."""
+    import printcheck
+
+    found = printcheck.check_catalogue(REPO, out=out)
+    assert len(found) == 32  # 2 brands x 2 languages x 8 documents and variants
+    assert {name: [str(p) for p in problems] for name, problems in found.items() if problems} == {}
+
+
+def test_shipped_catalogue_is_pdfua(out: Path) -> None:
+    """pdfua and our own PDF/UA checks (tests/uacheck.py) on every built output."""
+    import uacheck
+
+    files = sorted(out.rglob("*.pdf"))
+    assert len(files) == 40
+    reports = uacheck.run_pdfua(files)
+    assert {name: found for name, r in reports.items() if (found := uacheck.pdfua_problems(r))} == {}
+    assert {f.name: found for f in files if (found := [str(p) for p in uacheck.check(f)])} == {}

@@ -202,6 +202,20 @@ def test_certification_keeps_the_packet_and_adds_a_few_kilobytes(
     assert fields["certification"]["/FT"] == "/Sig"
 
 
+def test_certified_packet_stays_pdfua(certified: Path) -> None:
+    """The invisible certification field lies outside the page, which PDF/UA-1 (7.18.1) exempts
+    from tagging; it stays printable and not hidden, as PDF/A asks of the record made from it."""
+    import uacheck
+
+    [report] = uacheck.run_pdfua([certified]).values()
+    assert uacheck.pdfua_problems(report) == []
+    assert uacheck.check(certified) == []
+    with pikepdf.open(certified) as pdf:
+        (widget,) = [a for a in pdf.pages[0].Annots if a.get("/T") == "certification"]
+        assert int(widget.F) & 4 and not int(widget.F) & 2
+        assert max(float(v) for v in widget.Rect) < 0
+
+
 def test_a_form_filled_as_viewers_save_stays_valid(certified: Path, trust: Any, tmp_path: Path) -> None:
     filled = fill_incrementally(certified, tmp_path / "filled.pdf", ANSWERS)
     result = verify(filled, trust)
@@ -419,11 +433,14 @@ def test_sealed_record_stays_pdfa_and_is_wholly_signed(
 ) -> None:
     from handouts.sign.seal import seal
 
+    import uacheck
+
     (tmp_path / "record.pdf").write_bytes(record)
     check_pdfa3b(tmp_path / "record.pdf")  # as archived
     sealed = tmp_path / "sealed.pdf"
     sealed.write_bytes(seal(record, identity))
     check_pdfa3b(sealed)
+    assert uacheck.check(sealed, claims_ua=False) == []  # still tagged: the seal's field is off the page
     report = pdfsig(sealed)
     assert "Signature is Valid" in report and "Total document signed" in report
     result = verify(sealed, trust)

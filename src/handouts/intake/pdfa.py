@@ -144,6 +144,12 @@ def _sanitise(writer: PdfWriter) -> None:
                 obj[NameObject("/Next")] = ArrayObject(a for a in following if not _forbidden(a))
             elif _forbidden(following):
                 del obj["/Next"]
+        for key in ("/Pattern", "/Shading"):
+            # WeasyPrint's page resources always carry both, usually empty; an empty one
+            # means nothing, and validators that cannot judge patterns then stop short.
+            value = obj.get(key)
+            if isinstance(value, DictionaryObject) and not value and "/PatternType" not in obj:
+                del obj[key]
         if obj.get("/Subtype") == "/Image" and "/Interpolate" in obj:
             obj[NameObject("/Interpolate")] = BooleanObject(False)
         if obj.get("/Type") == "/Annot" or (obj.get("/Subtype") == "/Link" and "/Rect" in obj):

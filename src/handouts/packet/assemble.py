@@ -46,7 +46,12 @@ def assemble(
     import pikepdf
     from pikepdf import Dictionary, Name, OutlineItem, Rectangle, String
 
-    from handouts.packet.structure import StructureMerger, drop_dead_object_refs, flatten_as_artifacts
+    from handouts.packet.structure import (
+        StructureMerger,
+        claim_pdfua,
+        drop_dead_object_refs,
+        flatten_as_artifacts,
+    )
 
     patient = request.patient
     *doc_specs, stamp_spec = specs
@@ -82,7 +87,7 @@ def assemble(
             page = packet.pages[start]
             name = page.add_resource(stamp_form, Name.XObject, Name("/HandoutsStamp"))
             placement = page.calc_form_xobject_placement(stamp_form, name, Rectangle(page.trimbox))
-            before, after = tags.stamp(page, part)
+            before, after = tags.stamp(page, part, stamp_spec.lang)
             page.contents_add(b"q\n", prepend=True)
             page.contents_add(b"Q\n" + before + placement + after)
         tags.finish()
@@ -94,7 +99,8 @@ def assemble(
             packet.Root.AcroForm.NeedAppearances = False
         brand_name = cat.brands[stamp_spec.brand]
         metadata = {
-            "/Title": f"{cat.messages[stamp_spec.lang]['prepared_for']} – {brand_name}",
+            # A screen reader announces the title first: name the documents, not the stamp.
+            "/Title": f"{' · '.join(title for _, title, _ in starts)} – {brand_name}",
             "/Author": brand_name,
             "/Producer": "handouts (pikepdf)",
             "/handoutspacket": ",".join(s.doc_id for s in doc_specs),
@@ -103,6 +109,8 @@ def assemble(
         for key, value in metadata.items():
             packet.docinfo[Name(key)] = String(value)
         packet.Root.Lang = String(stamp_spec.lang)
+        if tags.complete and tags.parts:
+            claim_pdfua(packet)
         buffer = io.BytesIO()
         # Object streams: about 15% smaller, and no slower to write. The same request gives the
         # same bytes (the file id is a hash of the content), so a re-run is recognised as such.

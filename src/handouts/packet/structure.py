@@ -138,6 +138,9 @@ class StructureMerger:
             self.entries[int(key) + offset] = value
         kids = [self._copy(kid) for kid in (root.K if isinstance(root.K, Array) else [root.K])]
         part = self.packet.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Part, T=String(title)))
+        if "/Lang" in source.Root:
+            # Each document's language on its part: a packet may mix them (an untranslated one).
+            part.Lang = source.Root.Lang
         for kid in kids:
             kid.P = part
         part.K = Array(kids)
@@ -159,8 +162,11 @@ class StructureMerger:
             return Dictionary({key: self._copy(item) for key, item in value.items()})
         return value
 
-    def stamp(self, page: Any, part: Any) -> tuple[bytes, bytes]:
-        """Tag the stamp drawn on page as a paragraph of part: (before, after) its drawing."""
+    def stamp(self, page: Any, part: Any, lang: str | None = None) -> tuple[bytes, bytes]:
+        """Tag the stamp drawn on page as a paragraph of part: (before, after) its drawing.
+
+        lang is the stamp line's language, set on the paragraph where its part's differs.
+        """
         if not self.complete or part is None or "/StructParents" not in page.obj:
             return b"/Artifact BMC\n", b"\nEMC\n"
         key = int(page.obj.StructParents)
@@ -171,6 +177,8 @@ class StructureMerger:
         paragraph = self.packet.make_indirect(
             Dictionary(Type=Name.StructElem, S=Name.P, P=part, Pg=page.obj, K=mcid)
         )
+        if lang is not None and str(part.get("/Lang", lang)) != lang:
+            paragraph.Lang = String(lang)
         part.K = Array([paragraph, *part.K])
         marks.append(paragraph)
         return f"/P <</MCID {mcid}>> BDC\n".encode(), b"\nEMC\n"
@@ -211,3 +219,20 @@ def _repoint(element: Any, annot: Any, key: int) -> None:
     for kid in list(kids) if isinstance(kids, Array) else [kids]:
         if _is_objr(kid) and int(kid.Obj.get("/StructParent", -1)) == key:
             kid.Obj = annot
+
+
+# The document-info entries that XMP mirrors (the mapping pikepdf and PDF/A use).
+_XMP_MIRRORED = ("/Title", "/Author", "/Subject", "/Keywords", "/Creator", "/Producer")
+_XMP_DATES = ("/CreationDate", "/ModDate")
+
+
+def claim_pdfua(pdf: Pdf) -> None:
+    """Write XMP metadata that claims PDF/UA-1 (pdfuaid:part 1) and mirrors the document info.
+
+    A packet's documents each claimed PDF/UA; the packet is a new file and needs its own claim.
+    pikepdf writes no editor mark or date here, so the same packet gives the same bytes.
+    """
+    info = {key: pdf.docinfo[key] for key in _XMP_MIRRORED + _XMP_DATES if key in pdf.docinfo}
+    with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+        meta.load_from_docinfo(info, delete_missing=True, raise_failure=True)
+        meta["pdfuaid:part"] = "1"

@@ -160,6 +160,7 @@ def render_html(cat: Catalogue, spec: OutputSpec) -> str:
         "brand": brand,
         "brand_id": spec.brand,
         "lang": spec.lang,
+        "content_lang": spec.lang,
         "t": cat.messages[spec.lang].model,
         "variant": spec.variant,
         "fillable": spec.fillable,
@@ -173,6 +174,10 @@ def render_html(cat: Catalogue, spec: OutputSpec) -> str:
     doc = cat.document(spec.doc_id, spec.lang).model
     items = cat.contraindications[spec.lang].model.items if spec.lang in cat.contraindications else ()
     context.update(doc=doc, contraindications=items, provenance=provenance(cat, spec))
+    if (spec.doc_id, spec.lang) not in cat.documents:
+        # Untranslated: the text is the default language's, and the PDF's /Lang says so (a
+        # screen reader picks its voice by it); only the fixed strings are in spec.lang.
+        context["content_lang"] = cat.config.default_language
     return _render(cat.layers, template_name(doc.kind), context)
 
 

@@ -51,7 +51,7 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
                 serve=cat.layers.serve,
                 identifier=prov.fingerprint[:32].encode(),
                 forms=spec.has_form,
-                tags=not spec.is_stamp,  # the stamp is never read on its own
+                tags=True,  # the stamp too: every file in out/ is PDF/UA (it costs nothing)
             )
         return Rendered(raw, pages, prov)
     except HandoutsError as exc:

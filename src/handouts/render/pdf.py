@@ -91,6 +91,20 @@ def reproducible_epoch(day: dt.date) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = before
 
 
+def _finisher(forms: bool, tags: bool) -> Any:
+    """WeasyPrint's finisher: the form repair and the PDF/UA finish, each when needed."""
+    from handouts.render.formfix import fix_form
+    from handouts.render.pdfua import finish_tags
+
+    steps = ([fix_form] if forms else []) + ([finish_tags] if tags else [])
+
+    def finish(document: Any, pdf: Any) -> None:
+        for step in steps:
+            step(document, pdf)
+
+    return finish if steps else None
+
+
 def html_to_pdf(
     html: str,
     *,
@@ -113,13 +127,12 @@ def html_to_pdf(
             "pdf_tags": tags,
             "custom_metadata": True,
         }
+        if tags:
+            # WeasyPrint's own PDF/UA-1 variant: the XMP packet with pdfuaid:part 1 and the
+            # same title, author, subject, keywords and dates as the document info.
+            options["pdf_variant"] = "pdf/ua-1"
         document = source.render(font_config=_font_config(), cache=_IMAGE_CACHE, **options)
-        if forms:
-            from handouts.render.formfix import fix_form
-
-            pdf = document.write_pdf(finisher=fix_form, **options)
-        else:
-            pdf = document.write_pdf(**options)
+        pdf = document.write_pdf(finisher=_finisher(forms, tags), **options)
     except FatalURLFetchingError as exc:  # derives from BaseException, not Exception
         raise UnsafeResourceError(str(exc)) from None
     except Exception as exc:

@@ -98,6 +98,18 @@ class SignRequest:
     keep_metadata: bool = False  # leave /Info and XMP untouched (PDF/A records)
 
 
+def _field(request: SignRequest) -> fields.SigFieldSpec:
+    """The invisible signature field: printable (PDF/A) and its box outside the page (PDF/UA).
+
+    PDF/UA-1 (7.18.1) asks every annotation on the page to be tagged, except hidden ones and
+    ones outside the crop box; PDF/A forbids the hidden flag. pyHanko's own setting for a file
+    that is both puts the zero-size box at (-9999, -9999) instead of (0, 0), inside the page's
+    corner, where the certified packet's widget was the one untagged thing on its first page.
+    """
+    settings = fields.InvisSigSettings(set_print_flag=True, set_hidden_flag=False, box_out_of_bounds=True)
+    return fields.SigFieldSpec(request.field, invis_sig_settings=settings)
+
+
 def sign(pdf: bytes, identity: Identity, request: SignRequest, password: str | None = None) -> bytes:
     """Return pdf with one more signature, added as an incremental update (password: if encrypted)."""
     meta = signers.PdfSignatureMetadata(
@@ -126,7 +138,9 @@ def sign(pdf: bytes, identity: Identity, request: SignRequest, password: str | N
             if not password:
                 raise OutputError("the packet is encrypted: certifying it needs its password")
             writer.encrypt(password.encode("utf-8"))
-        pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper)
+        pdf_signer = signers.PdfSigner(
+            meta, signer=signer, timestamper=timestamper, new_field_spec=_field(request)
+        )
         out = pdf_signer.sign_pdf(writer, bytes_reserved=reserve)
     except timestamps.TimestampRequestError as exc:
         raise OutputError(
