@@ -27,7 +27,7 @@ def render(tmp_path: Path, body: str, css: str = "", size: str = "letter") -> tu
         f" body {{ font-family: 'DejaVu Sans'; font-size: 12pt }} {css}</style></head>"
         f"<body>{body}</body></html>"
     )
-    data, _ = html_to_pdf(html, base_url=tmp_path, allowed=[tmp_path], identifier=b"0" * 32)
+    data, _ = html_to_pdf(html, base_url=tmp_path, serve=lambda path: None, identifier=b"0" * 32)
     path = tmp_path / "broken.pdf"
     path.write_bytes(data)
     return path, weasyprint.HTML(string=html).render()
