@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from handouts.cli.common import project_of, split_list
+from handouts.scaffold.brand import DEFAULT_ACCENT, DEFAULT_PRIMARY
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -38,8 +39,8 @@ def brand_options(command: FC) -> FC:
         click.option("--email", help="Email address patients may write to."),
         click.option("--website", help="Website."),
         click.option("--logo", type=click.Path(path_type=Path), help="Logo: SVG, PNG or JPEG."),
-        click.option("--primary", default="#0b5d7a", show_default=True, help="Main colour, #rrggbb."),
-        click.option("--accent", default="#b5542a", show_default=True, help="Second colour, #rrggbb."),
+        click.option("--primary", default=DEFAULT_PRIMARY, show_default=True, help="Main colour, #rrggbb."),
+        click.option("--accent", default=DEFAULT_ACCENT, show_default=True, help="Second colour, #rrggbb."),
         click.option(
             "--page-size",
             type=click.Choice(["letter", "a4"]),
