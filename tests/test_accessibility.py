@@ -69,7 +69,9 @@ def test_logo_without_alt_text_fails_validation(make_project: Make) -> None:
     )
     code, _, err = run_cli(root, "validate")
     assert code == 2
-    assert "content/brands/tiny.yaml:1: 'logo_alt' is required with 'logo'" in err
+    assert (
+        "content/brands/tiny.yaml:1: 'logo_alt' is required with 'logo': add what a screen reader says" in err
+    )
 
 
 def text_sizes(path: Path) -> Counter[float]:
@@ -156,6 +158,8 @@ def test_french_packet_has_french_text_and_dates(project: Path, tmp_path: Path) 
         "Sam Lee",
         "--lang",
         "fr",
+        "--brand",
+        "tiny",
         "--docs",
         "info,consent",
         "-o",

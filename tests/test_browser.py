@@ -247,6 +247,6 @@ def test_preview_reloads_when_content_changes(
         doc.write_text(text.replace("title: Tiny", "titel: Tiny"), "utf-8")
         problems = page.locator("#problems")
         playwright_api.expect(problems).to_contain_text(
-            "content/documents/tiny-info/en.yaml:3: unknown key 'titel' (a typo?)"
+            "content/documents/tiny-info/en.yaml:3: unknown key 'titel': did you mean 'title'?"
         )
         shots(page, "preview-problem")

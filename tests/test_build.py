@@ -169,7 +169,9 @@ def test_invalid_content_writes_nothing(make_project: Make) -> None:
     root = make_project({"content/brands/tiny.yaml": "name: X\n"})
     code, out, err = run_cli(root, "build")
     assert code == 2
-    assert "content/brands/tiny.yaml:1: 'colors' is required" in err
+    assert (
+        "content/brands/tiny.yaml:1: colors is missing: add 'colors:' with its keys (primary, accent)" in err
+    )
     assert not (root / "out").exists() or not list((root / "out").rglob("*.pdf"))
 
 

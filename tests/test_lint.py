@@ -172,16 +172,22 @@ def test_json_shape(make_project: Callable[..., Path]) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("- term: analgesic\n  plane: painkiller\n", ["content/jargon/en.yaml:2: unknown key '[0].plane'"]),
+        (
+            "- term: analgesic\n  plane: painkiller\n",
+            ["content/jargon/en.yaml:2: unknown key '[0].plane': did you mean 'plain'?"],
+        ),
         (
             "- term: analgesic\n- term: adverse\n  plain: harmful\n",
-            ["content/jargon/en.yaml:1: '[0].plain' is required"],
+            ["content/jargon/en.yaml:1: [0].plain is missing: add 'plain:' with a short text"],
         ),
         (
             "- term: x\n  plain: y\n- term: X\n  plain: z\n",
             ["content/jargon/en.yaml:3: term 'X' is listed twice"],
         ),
-        ("- term: analgesic\n  plain: [painkiller\n", ["content/jargon/en.yaml:3: invalid YAML"]),
+        (
+            "- term: analgesic\n  plain: [painkiller\n",
+            ["content/jargon/en.yaml:2: invalid YAML: a list in [ ] or keys in { }"],
+        ),
         ("term: analgesic\nplain: painkiller\n", ["content/jargon/en.yaml:1: expected a list of entries"]),
     ],
 )
@@ -275,6 +281,9 @@ def test_formulas() -> None:
     km = formula_for("fr-CA")
     assert km is not None and km.key == "kandel-moles"
     french = analyse(["Le chat dort sur le tapis."], "fr")
-    # 207 - 1.015 * 6 words - 73.6 * (7 syllables / 6 words)
-    assert km.score(french) == pytest.approx(207 - 1.015 * 6 - 73.6 * 7 / 6, abs=0.05)
+    # 207 - 1.015 * 6 words - 73.6 * (7 syllables / 6 words) = 115.0, read on its 0-100 scale
+    assert km.score(french) == 100.0
+    longer = analyse(["Le traitement consiste à placer une aiguille fine dans un muscle tendu."], "fr")
+    words, syllables_ = longer.words, longer.syllables
+    assert km.score(longer) == pytest.approx(207 - 1.015 * words - 73.6 * syllables_ / words, abs=0.05)
     assert formula_for("de") is None

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from helpers import copy_project, french, override, run_cli, tiny_settings, write_tree
+from helpers import CONSENT, copy_project, french, override, run_cli, tiny_settings, write_tree
 
 DAY = "2026-12-01"
 
@@ -88,7 +88,15 @@ def smtp_settings(project: Path, port: int, extra: str = "") -> None:
 def project(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The built tiny project with French added; the outputs the tests' packets need are built."""
     root = copy_project(tiny_built, tmp_path_factory.mktemp("mail") / "proj")
-    write_tree(root, french())  # the package's French messages, the tiny list in French
+    write_tree(
+        root,
+        {
+            **french(),  # the package's French messages, the tiny list in French
+            # A French packet needs a French consent form (never an English one under French words).
+            "content/documents/tiny-consent/fr.yaml": CONSENT.replace("Tiny consent form", "Petit formulaire")
+            + 'translates: "1.0"\n',
+        },
+    )
     warm = root.parent / "warm"
     for lang, docs in (("en", "info,consent,aftercare"), ("fr", "consent")):
         code, _, err = run_cli(
@@ -165,7 +173,7 @@ def test_french_templates_and_printed_consent(project: Path, inbox: Inbox, tmp_p
     assert msg["Content-Language"] == "fr"
     text, html = bodies(msg)
     assert text.startswith("Bonjour,")
-    assert "- Tiny consent form" in text  # not translated: the English title
+    assert "- Petit formulaire" in text  # the French document's own title
     assert "imprimer le formulaire de consentement" in text
     assert "renvoyez" not in text  # not fillable: nothing to send back
     assert '<html lang="fr">' in html
@@ -225,7 +233,7 @@ def test_password_in_settings_file_is_refused(project: Path, inbox: Inbox) -> No
     smtp_settings(project, 25, "  username: clinic\n  password: hunter2\n")
     code, _, err = run_cli(project, "validate")
     assert code == 2
-    assert "handouts.yaml:10: 'smtp.password': remove it" in err and "'password_env'" in err
+    assert "handouts.yaml:10: smtp.password: remove it" in err and "'password_env'" in err
     assert "hunter2" not in err
 
 

@@ -34,7 +34,8 @@ PACKETS = {
     "print": [],
     "fillable": ["--fillable"],
     "large-print": ["--large-print"],
-    "french": ["--lang", "fr"],
+    # A packet never holds a document its language lacks (issue 19): French ones only.
+    "french": ["--lang", "fr", "--docs", "info,consent"],
 }
 ANSWERS = {
     "consent.agree": "/Yes",
@@ -54,7 +55,30 @@ def made(french_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     filled = fill_form(french_built / "out/tiny/en/tiny-consent-fillable.pdf", folder / "filled.pdf", ANSWERS)
     code, _, err = run_cli(french_built, "archive", str(filled), "-o", str(folder / "archive.pdf"))
     assert code == 0, err
+    (folder / "mixed.pdf").write_bytes(_mixed_packet(french_built))
     return folder
+
+
+def _mixed_packet(root: Path) -> bytes:
+    """A French packet holding the untranslated (English) aftercare sheet.
+
+    `handouts packet` refuses to make one; the assembler still tags such a part in the
+    language of its text, so it is made here below the refusal.
+    """
+    from handouts.build.index import CatalogueIndex
+    from handouts.content.catalogue import load_catalogue
+    from handouts.packet.assemble import assemble
+    from handouts.packet.make import Plan, packet_specs
+    from handouts.packet.request import PacketRequest, make_patient
+    from handouts.project import Project
+
+    project = Project(root)
+    index = CatalogueIndex.from_catalogue(load_catalogue(project))
+    docs = ("tiny-info", "tiny-consent", "tiny-aftercare")
+    patient = make_patient(project, "Léa Tremblay", "1980-02-03", "2026-12-01", "Sam Lee", None, index=index)
+    request = PacketRequest(patient, docs, "tiny", "fr")
+    specs = packet_specs(index, Plan("tiny", "fr", docs), large=False)
+    return assemble(index, request, specs, root / "out")[0]
 
 
 def outputs(french_built: Path, made: Path) -> dict[str, Path]:
@@ -137,7 +161,7 @@ def test_packet_title_names_its_documents_and_xmp_matches(made: Path) -> None:
 
 
 def test_french_packet_parts_carry_their_language(made: Path) -> None:
-    with pikepdf.open(made / "french.pdf") as pdf:
+    with pikepdf.open(made / "mixed.pdf") as pdf:
         assert str(pdf.Root.Lang) == "fr"
         parts = [e.obj for e in uacheck.walk(pdf) if e.role == "/Part" and "/T" in e.obj]
         # The aftercare sheet is not translated: its text is English, and its part says so.

@@ -137,6 +137,11 @@ BAD_INPUTS = [
         "--accent must be a colour written #rrggbb",
     ),
     (
+        "a colour too pale to read",
+        ["new", "--clinic", "A", "--primary", "#ffdd00"],
+        "--primary: #ffdd00 on the white page has a contrast of 1.4:1",
+    ),
+    (
         "an unsafe id",
         ["new", "--clinic", "A", "--id", "../etc"],
         "--id: brand id '../etc' cannot be a file name",

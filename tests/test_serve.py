@@ -519,7 +519,10 @@ def test_preview_shows_problems_with_file_and_line(preview: tuple[Path, FlaskCli
     doc = root / "content/documents/tiny-info/en.yaml"
     doc.write_text(doc.read_text("utf-8").replace("title: Tiny", "titel: Tiny"), "utf-8")
     listing = client.get("/preview/").get_data(as_text=True)
-    assert "content/documents/tiny-info/en.yaml:3: unknown key &#39;titel&#39; (a typo?)" in listing
+    assert (
+        "content/documents/tiny-info/en.yaml:3: unknown key &#39;titel&#39;: did you mean &#39;title&#39;?"
+        in listing
+    )
     assert "Tiny aftercare sheet" in listing  # the other documents still show
     page = client.get("/preview/doc/tiny/en/tiny-info/print")
     assert page.status_code == 422

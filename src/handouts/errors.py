@@ -117,6 +117,8 @@ class Problem:
     line: int | None
     message: str
     warning: bool = False
+    # The key it is about (`colors.primary`), when there is one: faces may point at it.
+    field: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -212,3 +214,21 @@ class TamperedError(PdfInputError):
     """A certified form was changed after signing (beyond filling it in)."""
 
     exit_code = Exit.TAMPERED
+
+
+def choose_brand(value: str | None, default: str | None, choices: Sequence[str], field: str = "brand") -> str:
+    """The brand asked for (checked), else the default: handouts.yaml's `default_brand` or the only brand.
+
+    With several brands and no default, nothing is picked for the user: a front desk must not
+    hand out the demo clinic's packets because its file sorts first.
+    """
+    if value:
+        return choose("brand", value, choices, field)
+    if default is None:
+        raise UsageError(
+            "{field}: choose a brand ({choices}), or set default_brand in handouts.yaml",
+            field=field,
+            code="no-default",
+            choices=", ".join(choices),
+        )
+    return default

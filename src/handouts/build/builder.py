@@ -72,7 +72,7 @@ def build(
         emit(result)
 
     if options.check:
-        for result in _compare(out, specs, fingerprints, everything, options):
+        for result in _compare(cat, out, specs, fingerprints, everything, options):
             record(result)
         report.seconds = time.perf_counter() - started
         return report
@@ -107,11 +107,11 @@ def build(
             record(Result(spec.key, "built"))
         # Entries whose file vanished are no longer true.
         manifest = {k: e for k, e in manifest.items() if (out / k).is_file()}
-        wanted = {s.key for s in everything}
+        wanted = {s.key for s in everything} | held_back(cat, manifest)
         for extra in extra_files(out, wanted):
             # Prune only what a build made (it is in the manifest): never a stranger's file.
-            if options.prune and not report.problems and extra in manifest:
-                (out / extra).unlink()
+            if options.prune and extra in manifest:
+                prune(out, extra)
                 manifest.pop(extra)
                 record(Result(extra, "pruned"))
             elif extra in manifest:
@@ -152,6 +152,29 @@ def _snapshot(
     )
 
 
+def held_back(cat: Catalogue, manifest: dict[str, Entry]) -> set[str]:
+    """Outputs of documents whose file failed to load: kept as they were, neither extra nor pruned."""
+    broken_ids = {doc_id for doc_id, lang in cat.broken if lang == cat.default_language}
+    return {
+        key
+        for key, entry in manifest.items()
+        if entry.document in broken_ids or (entry.document, entry.lang) in cat.broken
+    }
+
+
+def prune(out: Path, key: str) -> None:
+    """Delete one output and the folders it leaves empty (up to out/ itself)."""
+    path = out / key
+    path.unlink()
+    for folder in path.parents:
+        if folder == out or not folder.is_relative_to(out):
+            break
+        try:
+            folder.rmdir()  # only when empty
+        except OSError:
+            break
+
+
 def _check_filters(cat: Catalogue, options: BuildOptions) -> None:
     for noun, given in (("brand", options.brands), ("language", options.langs), ("document", options.docs)):
         for value in given:
@@ -162,6 +185,7 @@ def _check_filters(cat: Catalogue, options: BuildOptions) -> None:
 
 
 def _compare(
+    cat: Catalogue,
     out: Path,
     specs: list[OutputSpec],
     fingerprints: dict[str, str],
@@ -180,7 +204,7 @@ def _compare(
             results.append(Result(spec.key, "unchanged"))
     unfiltered = not (options.brands or options.langs or options.docs) and options.shard[1] == 1
     if unfiltered:
-        for extra in extra_files(out, {s.key for s in everything}):
+        for extra in extra_files(out, {s.key for s in everything} | held_back(cat, manifest)):
             results.append(Result(extra, "extra"))
         if not (out / MANIFEST).is_file() and specs:
             results.append(Result(MANIFEST, "missing"))

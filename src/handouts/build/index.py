@@ -5,7 +5,7 @@ Kept light on purpose: no pydantic, Jinja, pypdf or WeasyPrint imports at module
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from handouts.errors import choose
@@ -27,6 +27,9 @@ class CatalogueIndex:
     printable: tuple[tuple[int, int], ...]  # code point ranges the field font can draw
     # lang -> babel's long date format, as babel parses it, and month names (see dates.long_dates)
     long_dates: dict[str, dict[str, Any]]
+    default_brand: str | None = None  # handouts.yaml's, or the only brand (Catalogue.default_brand)
+    defaults: dict[str, str] = field(default_factory=dict)  # kind -> document (Catalogue.defaults)
+    translated: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id -> languages it has
     # handouts.yaml's `signing:` (by alias), so packets know without loading the settings model.
     signing: dict[str, Any] | None = None
 
@@ -36,6 +39,10 @@ class CatalogueIndex:
 
     def kind(self, doc_id: str, lang: str) -> str:
         return self.documents[doc_id][lang][0]
+
+    def is_translated(self, doc_id: str, lang: str) -> bool:
+        """Whether the document has its own file in lang (as Catalogue.translated)."""
+        return lang in self.translated.get(doc_id, ())
 
     def title(self, doc_id: str, lang: str) -> str:
         return self.documents[doc_id][lang][1]
@@ -71,6 +78,12 @@ class CatalogueIndex:
             outputs=tuple(s.key for s in plan_outputs(cat)),
             printable=field_font_ranges(cat.layers),
             long_dates=long_dates(cat.languages),
+            default_brand=cat.default_brand,
+            defaults=cat.defaults,
+            translated={
+                doc_id: tuple(lang for lang in cat.languages if cat.is_translated(doc_id, lang))
+                for doc_id in cat.document_ids
+            },
             signing=cat.config.signing.model_dump(mode="json") if cat.config.signing else None,
         )
 
@@ -84,6 +97,9 @@ class CatalogueIndex:
             "outputs": list(self.outputs),
             "printable": [list(r) for r in self.printable],
             "long_dates": self.long_dates,
+            "default_brand": self.default_brand,
+            "defaults": self.defaults,
+            "translated": {d: list(langs) for d, langs in self.translated.items()},
             "signing": self.signing,
         }
 
@@ -100,5 +116,8 @@ class CatalogueIndex:
             outputs=tuple(data["outputs"]),
             printable=tuple((int(a), int(b)) for a, b in data["printable"]),
             long_dates={lang: dict(v) for lang, v in data["long_dates"].items()},
+            default_brand=data["default_brand"],
+            defaults=dict(data["defaults"]),
+            translated={d: tuple(langs) for d, langs in data["translated"].items()},
             signing=dict(data["signing"]) if data.get("signing") else None,
         )

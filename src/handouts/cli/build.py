@@ -187,7 +187,7 @@ def validate(ctx: click.Context, strict: bool, verbose: bool) -> None:
 
 @click.command()
 @click.argument("doc_id")
-@click.option("--brand", help="Brand id (default: the first).")
+@click.option("--brand", help="Brand id (default: default_brand in handouts.yaml, or the only brand).")
 @click.option("--lang", help="Language code (default: the project's default language).")
 @click.option("--variant", type=click.Choice(["print", "fillable"]), default="print", show_default=True)
 @click.option("--html", "as_html", is_flag=True, help="Write the HTML WeasyPrint receives.")

@@ -37,7 +37,7 @@ Exit codes:
     show_default=True,
     help="Documents in order: kinds (info, consent, aftercare) or document ids.",
 )
-@click.option("--brand", help="Brand id (default: the first).")
+@click.option("--brand", help="Brand id (default: default_brand in handouts.yaml, or the only brand).")
 @click.option("--lang", help="Language code (default: the project's default language).")
 @click.option("--fillable", is_flag=True, help="Keep the consent form fillable for the patient.")
 @click.option("--large-print", is_flag=True, help="Use the large-print documents.")
@@ -174,12 +174,14 @@ def packets(
             f"made {made}, skipped {report.count('skipped')} (already there), "
             f"failed {report.count('failed')} in {report.seconds:.2f} s{rate}"
         )
+        paper = report.mailed("no email")
+        paper_only = f", {paper} without an email address (paper only)" if paper else ""
         if eml_dir is not None:
-            click.echo(f"wrote {report.mailed('written')} .eml file(s) to {eml_dir}")
+            click.echo(f"wrote {report.mailed('written')} .eml file(s) to {eml_dir}{paper_only}")
         elif email:
             click.echo(
                 f"sent {report.mailed('sent')}, already sent {report.mailed('already sent')}, "
-                f"not sent {report.mailed('not sent')}"
+                f"not sent {report.mailed('not sent')}{paper_only}"
             )
         click.echo(f"report: {out_dir / 'report.csv'}")
     ctx.exit(report.exit_code)
@@ -219,6 +221,8 @@ class RowProgress(TerminalBar):
         if result.mail is not None:
             if result.mail.status == "written":
                 self._done(f"wrote {result.mail.detail} (row {result.line})")
+            elif result.mail.status == "no email":
+                self._done(f"row {result.line}: {result.mail}")
             elif result.mail.ok:
                 self._done(f"{result.mail.status} {result.file} (row {result.line})")
             else:

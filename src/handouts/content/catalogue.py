@@ -1,4 +1,8 @@
-"""Load every content file (settings, brands, documents, contraindications, messages) into typed models."""
+"""Load every content file (settings, brands, documents, contraindications, messages) into typed models.
+
+Every file but the settings comes through the project's layers (handouts.layers): the
+project's own file where it has one, else its theme's or the package's starter content.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from handouts.content.brandcheck import check_brand
+from handouts.content.checks import cross_check
+from handouts.content.explain import describe_validation_error
 from handouts.content.models import (
     DOCUMENT_MODELS,
     Brand,
@@ -18,11 +25,15 @@ from handouts.content.models import (
     ProjectConfig,
 )
 from handouts.content.yamlsrc import YamlFile, YamlProblem, load_yaml, problem_for
-from handouts.errors import ContentError, Problem, ProjectError, choose, shown
-from handouts.layers import PROJECT, Layer, Layers, Source, UnknownTheme, for_project
+from handouts.errors import ContentError, Problem, ProjectError, choose, choose_brand, shown
+from handouts.layers import DOCUMENTS, PROJECT, Layer, Layers, Source, UnknownTheme, for_project
 from handouts.project import Project
 
 log = logging.getLogger(__name__)
+
+# Messages the code itself prints (packets' "Prepared for ..." line): templates are checked
+# by Jinja's strict undefined, these here.
+CODE_MESSAGES = ("prepared_for", "therapist", "area_label")
 
 # handouts.yaml belongs to no layer: it is the project's own, and says which layers there are.
 _NO_LAYER = Layer(PROJECT, "content", Path("."))
@@ -53,6 +64,9 @@ class Catalogue:
     warnings: list[Problem] = field(default_factory=list)
     # Only with strict=False: problems in single documents, whose outputs are skipped.
     errors: list[Problem] = field(default_factory=list)
+    # (document id, language) of document files that failed to load: their outputs are
+    # neither built (no fallback to another language) nor pruned.
+    broken: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def languages(self) -> list[str]:
@@ -67,6 +81,28 @@ class Catalogue:
     @property
     def default_language(self) -> str:
         return self.config.default_language
+
+    @property
+    def default_brand(self) -> str | None:
+        """The brand used when none is chosen: handouts.yaml's, or the only one (errors.choose_brand)."""
+        return self.config.default_brand or (next(iter(self.brands)) if len(self.brands) == 1 else None)
+
+    @property
+    def defaults(self) -> dict[str, str]:
+        """Kind -> the document it means in packets: the only one of its kind, or the `default: true` one."""
+        by_kind: dict[str, list[str]] = {}
+        for doc_id in self.document_ids:
+            by_kind.setdefault(self.kind(doc_id, self.default_language), []).append(doc_id)
+        chosen = {}
+        for kind, ids in by_kind.items():
+            marked = [d for d in ids if self.document(d, self.default_language).model.default]
+            if len(ids) == 1 or len(marked) == 1:
+                chosen[kind] = ids[0] if len(ids) == 1 else marked[0]
+        return chosen
+
+    def is_translated(self, doc_id: str, lang: str) -> bool:
+        """Whether the document has its own file in lang (else it is built from the default language)."""
+        return (doc_id, lang) in self.documents
 
     def document(self, doc_id: str, lang: str) -> Loaded[Document]:
         """Return the document in lang, or in the default language when not translated."""
@@ -89,6 +125,10 @@ class Catalogue:
         """Return value if the catalogue has such a brand, language or document, else raise UnknownChoice."""
         return choose(noun, value, self.choices(noun), field)
 
+    def pick_brand(self, value: str | None, field: str = "brand") -> str:
+        """The brand asked for, else the default one (errors.choose_brand)."""
+        return choose_brand(value, self.default_brand, self.choices("brand"), field)
+
     def sources(self) -> list[Source]:
         """Every file the catalogue uses, each from the layer that serves it (for list, validate -v)."""
         files = self.layers.listing("templates", "**/*")
@@ -107,64 +147,41 @@ class Catalogue:
         return files
 
 
-def describe_validation_error(exc: ValidationError, yf: YamlFile) -> list[Problem]:
-    """Turn pydantic's errors into file:line problems in the editor's terms."""
-    problems = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if isinstance(p, (str, int)))
-        line = yf.source.line_of(loc)
-        path = _dotted(loc)
-        kind = err["type"]
-        if kind == "missing":
-            message = f"'{path}' is required"
-        elif kind == "extra_forbidden":
-            message = f"unknown key '{path}' (a typo?)"
-        elif path:
-            message = f"'{path}': {_plain(err['msg'])}"
-        else:
-            message = _plain(err["msg"])
-        problems.append(Problem(yf.rel, line, message))
-    return problems
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{shown(part)}" if out else shown(part))
-    return out
-
-
-def _plain(msg: str) -> str:
-    return msg.removeprefix("Value error, ")
-
-
 class _Loader:
     """Collect problems from every file instead of stopping at the first."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
         self.problems: list[Problem] = []
-        # Files whose problems stay with their document (build skips it, builds the rest).
-        self.document_files: set[str] = set()
+        # Files that failed to load: checks across files stay quiet about them (no follow-ons).
+        self.failed: set[Path] = set()
+        # Document files (the project's or the starter's): their problems stay with their document.
+        self.document_files: set[Path] = set()
 
     def yaml(self, path: Path) -> YamlFile | None:
         try:
             return load_yaml(path, self.project.root)
         except YamlProblem as exc:
             self.problems.append(problem_for(path, self.project.root, exc))
+            self.failed.add(path)
             return None
 
-    def model(self, source: Source, model: type[BaseModel]) -> Loaded[Any] | None:
-        yf = self.yaml(source.path)
+    def fail(self, path: Path, problems: list[Problem]) -> None:
+        self.problems.extend(problems)
+        self.failed.add(path)
+
+    def model(self, source: Source, model: type[BaseModel], data: Any = None) -> Loaded[Any] | None:
+        path = source.path
+        yf = self.yaml(path)
         if yf is None:
             return None
         if not isinstance(yf.data, Mapping):
-            self.problems.append(Problem(yf.rel, 1, "expected a mapping of keys to values"))
+            self.fail(path, [Problem(yf.rel, 1, "expected keys with values ('key: value' lines)")])
             return None
         try:
-            return Loaded(model.model_validate(yf.data), yf, source)
+            return Loaded(model.model_validate(yf.data if data is None else data), yf, source)
         except ValidationError as exc:
-            self.problems.extend(describe_validation_error(exc, yf))
+            self.fail(path, describe_validation_error(exc, yf, model))
             return None
 
 
@@ -182,35 +199,37 @@ def load_config(project: Project) -> ProjectConfig:
 def load_catalogue(project: Project, *, strict: bool = True) -> Catalogue:
     """Load and validate all content; raise ContentError listing every problem.
 
-    Every file but the brands comes through the project's layers (layers.py): the project's
-    own file where it has one, else the package's. With strict=False, problems confined to
-    single document files are returned in `errors` and those documents left out, so a
-    build can still make everything else.
+    With strict=False, problems confined to single document files are returned in
+    `errors` and those documents left out, so a build can still make everything else.
     """
     loader = _Loader(project)
     config = ProjectConfig()
-    config_file: YamlFile | None = None
-    if project.config_file.exists():
-        loaded_config = loader.model(Source(project.rel(project.config_file), project.config_file, _NO_LAYER),
-                                     ProjectConfig)  # fmt: skip
+    config_path = project.config_file
+    settings = None
+    if config_path.exists():
+        loaded_config = loader.model(Source(project.rel(config_path), config_path, _NO_LAYER), ProjectConfig)
         if loaded_config is not None:
-            config, config_file = loaded_config.model, loaded_config.file
+            config, settings = loaded_config.model, loaded_config.file
         # Broken settings: the rest is read with the defaults, so every problem shows at once.
-    layers = _layers(project, config, config_file)
+    layers = _layers(project, config, settings)
     brands = _load_brands(loader, layers)
     messages = _load_messages(loader, layers, config)
-    languages = set(messages)
     contraindications: dict[str, Loaded[ContraindicationList]] = {}
     for source in layers.listing("content/contraindications", "*.yaml"):
-        if source.path.stem in languages:
+        if source.path.stem in messages or (config.languages is None and source.from_project):
             loaded = loader.model(source, ContraindicationList)
             if loaded is not None:
                 contraindications[source.path.stem] = loaded
-    documents = _load_documents(loader, layers, languages)
-    catalogue = Catalogue(project, config, layers, brands, documents, contraindications, messages)
-    _cross_check(catalogue, loader)
+    documents = _load_documents(loader, layers, config, set(messages))
+    broken = frozenset((path.parent.name, path.stem) for path in loader.failed & loader.document_files)
+    catalogue = Catalogue(
+        project, config, layers, brands, documents, contraindications, messages, broken=broken
+    )
+    if project.config_file not in loader.failed:  # without the settings, nothing across files is sure
+        loader.problems.extend(cross_check(catalogue, {project.rel(p) for p in loader.failed}, settings))
     errors = [p for p in loader.problems if not p.warning]
-    local = [p for p in errors if p.file in loader.document_files or p.file.startswith("content/documents/")]
+    documents_at = {project.rel(path) for path in loader.document_files}
+    local = [p for p in errors if p.file in documents_at or p.file.startswith(f"{DOCUMENTS}/")]
     if errors and (strict or len(local) < len(errors)):
         raise ContentError(loader.problems)
     catalogue.errors = local
@@ -218,12 +237,12 @@ def load_catalogue(project: Project, *, strict: bool = True) -> Catalogue:
     return catalogue
 
 
-def _layers(project: Project, config: ProjectConfig, config_file: YamlFile | None) -> Layers:
+def _layers(project: Project, config: ProjectConfig, settings: YamlFile | None) -> Layers:
     try:
         return for_project(project, config.theme, config.starter_documents)
     except UnknownTheme as exc:
-        line = config_file.source.line_of(("theme",)) if config_file is not None else None
-        where = f"{config_file.rel}:{line}" if config_file is not None and line else "handouts.yaml"
+        line = settings.source.line_of(("theme",)) if settings is not None else None
+        where = f"{settings.rel}:{line}" if settings is not None and line else "handouts.yaml"
         raise ProjectError(f"{where}: {{problem}}", problem=str(exc), code=exc.code) from None
 
 
@@ -234,26 +253,18 @@ def _load_brands(loader: _Loader, layers: Layers) -> dict[str, Loaded[Brand]]:
         loaded = loader.model(source, Brand)
         if loaded is None:
             continue
-        brand: Brand = loaded.model
-        if brand.logo:
-            logo = (path.parent / brand.logo).resolve()
-            if not logo.is_relative_to(loader.project.content.resolve()):
-                line = loaded.file.source.line_of(("logo",))
-                loader.problems.append(
-                    Problem(loaded.file.rel, line, "'logo' must be a file inside content/")
-                )
-            elif not logo.is_file():
-                line = loaded.file.source.line_of(("logo",))
-                loader.problems.append(
-                    Problem(loaded.file.rel, line, f"logo file not found: {loader.project.rel(logo)}")
-                )
+        problems = check_brand(loader.project, path.stem, loaded.model, loaded.file)
+        loader.problems.extend(problems)
+        if any(not p.warning for p in problems):
+            loader.failed.add(path)
         brands[path.stem] = loaded
     if not brands and not loader.problems:
         loader.problems.append(
             Problem(
                 "content/brands",
                 None,
-                "no brand files (*.yaml) found; add one with `handouts new brand ID --clinic NAME`",
+                "no brand files: add one with `handouts new brand ID --clinic NAME` "
+                "(it writes content/brands/ID.yaml)",
             )
         )
     return brands
@@ -265,27 +276,29 @@ def _load_messages(
     messages: dict[str, Loaded[dict[str, str]]] = {}
     wanted = config.languages
     for source in layers.listing("content/messages", "*.yaml"):
-        if wanted is not None and source.path.stem not in wanted:
+        path = source.path
+        if wanted is not None and path.stem not in wanted:
             if source.from_project:
-                loader.problems.append(
-                    Problem(
-                        loader.project.rel(source.path),
-                        None,
-                        f"not built: handouts.yaml's 'languages' leaves out '{source.path.stem}'",
-                        warning=True,
-                    )
-                )
+                message = f"not built: handouts.yaml's 'languages' leaves out '{path.stem}'"
+                loader.problems.append(Problem(loader.project.rel(path), None, message, warning=True))
             continue
-        yf = loader.yaml(source.path)
+        yf = loader.yaml(path)
         if yf is None:
             continue
         data = yf.data
         if not isinstance(data, dict) or not all(isinstance(v, str) and v.strip() for v in data.values()):
-            loader.problems.append(
-                Problem(yf.rel, 1, "expected a mapping of message names to non-empty text")
+            bad = (
+                next((k for k, v in data.items() if not (isinstance(v, str) and v.strip())), None)
+                if isinstance(data, dict)
+                else None
+            )
+            line = yf.source.value_line((bad,)) if bad is not None else 1
+            key = f"{shown(str(bad))}: " if bad is not None else ""
+            loader.fail(
+                path, [Problem(yf.rel, line, f"{key}write each message as 'name: text', the text not empty")]
             )
             continue
-        messages[source.path.stem] = Loaded(data, yf, source)
+        messages[path.stem] = Loaded(data, yf, source)
     for lang in wanted or ():
         if lang not in messages and not any(
             p.file.endswith(f"messages/{lang}.yaml") for p in loader.problems
@@ -299,154 +312,88 @@ def _load_messages(
                 )
             )
     default = messages.get(config.default_language)
+    if default is not None:
+        for key in CODE_MESSAGES:
+            if key not in default.model:
+                loader.problems.append(
+                    Problem(
+                        default.file.rel,
+                        None,
+                        f"message '{key}' is missing: add it (packets print it; the package's "
+                        f"content/messages/en.yaml has every message: `handouts validate -v` shows where)",
+                        field=key,
+                    )
+                )
     if default is None:
+        if any(path.name == f"{config.default_language}.yaml" and path.parent.name == "messages"
+               for path in loader.failed):  # fmt: skip
+            return messages
         loader.problems.append(
             Problem(
                 f"content/messages/{config.default_language}.yaml",
                 None,
-                "the default language has no message catalogue",
+                "the default language has no message catalogue: copy content/messages/en.yaml here and "
+                "translate it",
             )
         )
         return messages
-    for lang, loaded in messages.items():
+    for loaded in messages.values():
         missing = sorted(set(default.model) - set(loaded.model))
         extra = sorted(set(loaded.model) - set(default.model))
         for key in missing:
-            loader.problems.append(Problem(loaded.file.rel, None, f"message '{key}' is missing"))
+            loader.problems.append(
+                Problem(loaded.file.rel, None, f"message '{key}' is missing: add it, translated", field=key)
+            )
         for key in extra:
             line = loaded.file.source.line_of((key,))
             loader.problems.append(
-                Problem(loaded.file.rel, line, f"unknown message '{shown(key)}' (not in {lang} source)")
+                Problem(
+                    loaded.file.rel,
+                    line,
+                    f"unknown message '{shown(key)}': it is not in content/messages/"
+                    f"{config.default_language}.yaml; remove it or fix its name",
+                    field=key,
+                )
             )
     return messages
 
 
 def _load_documents(
-    loader: _Loader, layers: Layers, languages: set[str]
+    loader: _Loader, layers: Layers, config: ProjectConfig, languages: set[str]
 ) -> dict[tuple[str, str], Loaded[Document]]:
     documents: dict[tuple[str, str], Loaded[Document]] = {}
     for source in layers.documents():
         path = source.path
-        if path.stem not in languages and not source.from_project:
+        if path.stem not in languages and (config.languages is not None or not source.from_project):
+            if source.from_project:  # a translation into a language this project does not build
+                message = f"not built: handouts.yaml's 'languages' leaves out '{path.stem}'"
+                loader.problems.append(Problem(loader.project.rel(path), None, message, warning=True))
             continue  # a starter translation into a language this project does not build
+        loader.document_files.add(path)
         yf = loader.yaml(path)
-        loader.document_files.add(loader.project.rel(path))
         if yf is None:
             continue
         if not isinstance(yf.data, dict):
-            loader.problems.append(Problem(yf.rel, 1, "expected a mapping of keys to values"))
+            loader.fail(path, [Problem(yf.rel, 1, "expected keys with values ('key: value' lines)")])
             continue
         kind = yf.data.get("kind")
         model = DOCUMENT_MODELS.get(kind) if isinstance(kind, str) else None
         if model is None:
-            line = yf.source.line_of(("kind",))
+            line = yf.source.value_line(("kind",))
             choices = ", ".join(DOCUMENT_MODELS)
-            loader.problems.append(Problem(yf.rel, line, f"'kind' must be one of: {choices}"))
+            said = "is missing" if "kind" not in yf.data else f"'{shown(str(kind))}' is not a kind"
+            message = f"kind: {said}; write one of: {choices}"
+            loader.fail(path, [Problem(yf.rel, line, message, field="kind")])
             continue
         try:
             doc = model.model_validate(yf.data)
         except ValidationError as exc:
-            loader.problems.extend(describe_validation_error(exc, yf))
+            loader.fail(path, describe_validation_error(exc, yf, model))
             continue
         folder = path.parent.name
         if doc.id != folder:
-            loader.problems.append(
-                Problem(
-                    yf.rel,
-                    yf.source.line_of(("id",)),
-                    f"'id' is '{doc.id}' but the folder is '{folder}'; make them the same",
-                )
-            )
+            message = f"id: '{doc.id}' but the folder is '{shown(folder)}'; make them the same"
+            loader.fail(path, [Problem(yf.rel, yf.source.value_line(("id",)), message, field="id")])
             continue
         documents[(doc.id, path.stem)] = Loaded(doc, yf, source)  # type: ignore[arg-type]
     return documents
-
-
-def _cross_check(cat: Catalogue, loader: _Loader) -> None:
-    """Checks that span files: languages, translations, the shared contraindication list."""
-    default = cat.config.default_language
-    langs = set(cat.messages)
-    for (doc_id, lang), loaded in list(cat.documents.items()):
-        if lang in langs:
-            continue
-        if cat.config.languages is not None:
-            del cat.documents[(doc_id, lang)]
-            loader.problems.append(
-                Problem(
-                    loaded.file.rel,
-                    None,
-                    f"not built: handouts.yaml's 'languages' leaves out '{lang}'",
-                    warning=True,
-                )
-            )
-        else:
-            loader.problems.append(
-                Problem(
-                    loaded.file.rel,
-                    None,
-                    f"language '{lang}' has no message catalogue content/messages/{lang}.yaml",
-                )
-            )
-    for doc_id in sorted({doc_id for doc_id, _ in cat.documents}):
-        source = cat.documents.get((doc_id, default))
-        if source is None:
-            loader.problems.append(
-                Problem(
-                    f"content/documents/{doc_id}",
-                    None,
-                    f"no {default}.yaml: every document needs the default language",
-                )
-            )
-            continue
-        for lang in sorted(langs - {default}):
-            translation = cat.documents.get((doc_id, lang))
-            if translation is None:
-                loader.problems.append(
-                    Problem(
-                        f"content/documents/{doc_id}/{lang}.yaml",
-                        None,
-                        f"not translated; the {lang} output falls back to {default}",
-                        warning=True,
-                    )
-                )
-            elif translation.model.translates != source.model.version:
-                line = translation.file.source.line_of(("translates",))
-                loader.problems.append(
-                    Problem(
-                        translation.file.rel,
-                        line,
-                        f"translation lags: it translates version "
-                        f"{translation.model.translates or '?'} but {default} is at "
-                        f"{source.model.version}",
-                        warning=True,
-                    )
-                )
-    needs_list = any(d.model.kind == "consent" for d in cat.documents.values()) or any(
-        s.contraindications
-        for d in cat.documents.values()
-        if d.model.kind != "consent"
-        for s in d.model.sections
-    )
-    if needs_list:
-        for lang in sorted(langs):
-            if lang not in cat.contraindications:
-                loader.problems.append(
-                    Problem(
-                        f"content/contraindications/{lang}.yaml",
-                        None,
-                        "missing: the consent form and information sheet need it",
-                    )
-                )
-    base = cat.contraindications.get(default)
-    if base is not None:
-        base_ids = [c.id for c in base.model.items]
-        for lang, contra in cat.contraindications.items():
-            ids = [c.id for c in contra.model.items]
-            if lang != default and ids != base_ids:
-                loader.problems.append(
-                    Problem(
-                        contra.file.rel,
-                        None,
-                        f"contraindication ids differ from {default}: expected {', '.join(base_ids)}",
-                    )
-                )

@@ -3,18 +3,55 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
-Lang = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
-Version = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+(\.\d+)?$")]
-HexColor = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+
+@dataclass(frozen=True)
+class Write:
+    """How to write a value of a type, as error messages say it (content/explain.py)."""
+
+    how: str
+
+
+SLUG_CHARS = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), Write("some text")
+]
+Short = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Write("a short text")
+]
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=SLUG_CHARS, max_length=64),
+    Write("lowercase letters, digits and hyphens, e.g. dry-needling-info"),
+]
+Lang = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$"),
+    Write("a language code such as en, fr or fr-CA"),
+]
+Version = Annotated[
+    str, StringConstraints(pattern=r"^\d+\.\d+(\.\d+)?$"), Write('a version in quotes, e.g. "1.0" or "2.1.3"')
+]
+HexColor = Annotated[
+    str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$"), Write('a colour as "#0b5d7a", in quotes')
+]
 # Font names go into CSS, so only characters that cannot end a CSS string or rule.
-FontName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]{0,62}$")]
+FontName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]{0,62}$"),
+    Write("a font family name of letters, digits, spaces and hyphens, e.g. Open Sans"),
+]
+Day = Annotated[dt.date, Write("a date as YYYY-MM-DD, e.g. 2026-11-01")]
+EnvName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"),
+    Write("the name of an environment variable, e.g. HANDOUTS_SMTP_PASSWORD"),
+]
 Severity = Literal["do-not-treat", "check-with-therapist"]
 DocumentKind = Literal["info", "aftercare", "consent"]
 
@@ -32,7 +69,7 @@ class SmtpSettings(Model):
     port: int | None = Field(default=None, ge=1, le=65535)
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: Short | None = None
-    password_env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")] | None = None
+    password_env: EnvName | None = None
     sender: Short = Field(alias="from")
     timeout: float = Field(default=30, gt=0, le=600)
     # Only there to refuse it with a helpful message (and the line it is on).
@@ -51,7 +88,7 @@ class SmtpSettings(Model):
     def _address(cls, value: str) -> str:
         local, _, domain = value.partition("@")
         if not local or "." not in domain or any(c.isspace() or c in '<>,;"@' for c in local + domain):
-            raise ValueError("'from' must be a plain email address, e.g. clinic@example.org")
+            raise ValueError("write a plain email address, e.g. clinic@example.org")
         return value
 
     @model_validator(mode="after")
@@ -65,9 +102,6 @@ class SmtpSettings(Model):
         return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.security]
 
 
-EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
-
-
 class SigningSettings(Model):
     """The clinic's signing identity (handouts.yaml `signing:`); its password only from the environment."""
 
@@ -75,9 +109,14 @@ class SigningSettings(Model):
     certificate: Short
     password_env: EnvName
     # An RFC 3161 time-stamp authority: records then carry a trusted time (PAdES B-T).
-    timestamp_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)] | None = (
-        None
-    )
+    timestamp_url: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500),
+            Write("the time-stamp authority's web address, e.g. https://tsa.example.org/"),
+        ]
+        | None
+    ) = None
     # Other signers `verify` accepts: certificate files (PEM or DER, relative to the project
     # folder) or SHA-256 fingerprints (an earlier clinic certificate, the clinic's CA).
     trusted: tuple[Short, ...] = ()
@@ -103,6 +142,9 @@ class ProjectConfig(Model):
     default_language: Lang = "en"
     # The languages to build; default: every language with a message catalogue (project or package).
     languages: tuple[Lang, ...] | None = Field(default=None, min_length=1)
+    # The brand packets, the front desk and `render` use when none is chosen; without it a
+    # project with several brands makes the user choose (never a silent pick of the first).
+    default_brand: Slug | None = None
     out: Short = "out"
     # The theme (templates, stylesheets, fonts) under the project's own templates/.
     theme: ThemeName = "default"
@@ -144,7 +186,7 @@ class Brand(Model):
     @model_validator(mode="after")
     def _logo_needs_alt(self) -> Brand:
         if self.logo and not self.logo_alt:
-            raise ValueError("'logo_alt' is required with 'logo' (text a screen reader says)")
+            raise ValueError("'logo_alt' is required with 'logo': add what a screen reader says for the logo")
         return self
 
 
@@ -171,7 +213,7 @@ class Section(Model):
         if not (
             self.paragraphs or self.bullets or self.steps or self.write_in_lines or self.contraindications
         ):
-            raise ValueError("section is empty: give it paragraphs, bullets or steps")
+            raise ValueError("is empty: give it paragraphs, bullets or steps")
         return self
 
 
@@ -179,10 +221,14 @@ class DocumentBase(Model):
     id: Slug
     title: Short
     version: Version
-    effective: dt.date
+    effective: Day
     summary: Text | None = None
-    # For a translation: the version of the default-language document it translates.
+    # For a translation: the version of the default-language document it translates
+    # (absent: its own version).
     translates: Version | None = None
+    # The document a kind (`info`, `consent`, `aftercare`) means in packets when the
+    # catalogue has several of that kind; set in the default language's file.
+    default: bool = False
 
 
 class InfoDocument(DocumentBase):
@@ -244,11 +290,12 @@ class ContraindicationList(Model):
     version: Version
     items: tuple[Contraindication, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _unique_ids(self) -> ContraindicationList:
+    @field_validator("items")
+    @classmethod
+    def _unique_ids(cls, items: tuple[Contraindication, ...]) -> tuple[Contraindication, ...]:
         seen: set[str] = set()
-        for item in self.items:
+        for item in items:
             if item.id in seen:
-                raise ValueError(f"contraindication id '{item.id}' is used twice")
+                raise ValueError(f"the id '{item.id}' is used twice: give each item its own id")
             seen.add(item.id)
-        return self
+        return items

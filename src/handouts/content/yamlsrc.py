@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from handouts.content.syntax import explain_syntax
 from handouts.errors import Problem, shown
 
 # Bounds that stop alias bombs ("billion laughs") and absurd files long before memory suffers.
@@ -29,10 +30,17 @@ class YamlProblem(Exception):
 
 @dataclass
 class SourceMap:
-    """Lines of every key and value of one YAML file, addressed by their path."""
+    """Lines of every key and value of one YAML file, addressed by their path.
+
+    `lines` holds where each key (or list item) is; `values` where its value starts, when
+    that is not the key's line (a list or mapping below the key; an empty value has none:
+    PyYAML marks it at the next token, a line late); `texts` the source text of each scalar.
+    """
 
     file: str
     lines: dict[Loc, int] = field(default_factory=dict)
+    values: dict[Loc, int] = field(default_factory=dict)
+    texts: dict[Loc, str] = field(default_factory=dict)
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
         """Return the line of loc, or of its nearest ancestor that has one."""
@@ -42,6 +50,10 @@ class SourceMap:
                 return self.lines[path]
             path = path[:-1]
         return self.lines.get((), None)
+
+    def value_line(self, loc: Sequence[str | int]) -> int | None:
+        """Return the line of loc's value (the node that holds it), else of its key."""
+        return self.values.get(tuple(loc)) or self.line_of(loc)
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,8 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", line)
         self.source.lines.setdefault(loc, line)
+        if not (isinstance(node, yaml.ScalarNode) and node.value == "" and not node.style):
+            self.source.values[loc] = line
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -88,7 +102,15 @@ class _Builder:
             return [self.build(item, loc + (i,), depth + 1) for i, item in enumerate(node.value)]
         if node.tag not in _SCALAR_TAGS:
             raise YamlProblem(f"unsupported YAML tag {node.tag}", line)
-        return self.constructor.construct_object(node, deep=True)
+        self.source.texts[loc] = str(node.value)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (ValueError, OverflowError):
+            if node.tag != "tag:yaml.org,2002:timestamp":
+                raise YamlProblem(f"'{shown(str(node.value))}' is not a value YAML can read", line) from None
+            # `2026-13-01` looks like a date but is none: keep the text, so the model says
+            # which key wants a real date (or takes it as text where text is wanted).
+            return str(node.value)
 
 
 # libyaml's parser when PyYAML was built with it (several times faster); marks are the same.
@@ -115,10 +137,10 @@ def load_yaml(path: Path, root: Path) -> YamlFile:
     try:
         node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = mark.line + 1 if mark else None
-        reason = exc.problem or exc.context or "invalid YAML"
-        raise YamlProblem(f"invalid YAML: {reason}", at) from exc
+        problem_line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        context_line = exc.context_mark.line + 1 if exc.context_mark else None
+        said = explain_syntax(text, exc.problem or "", exc.context or "", problem_line, context_line)
+        raise YamlProblem(f"invalid YAML: {said.message}", said.line) from exc
     except yaml.reader.ReaderError as exc:
         at = text[: exc.position].count("\n") + 1
         char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
@@ -134,6 +156,11 @@ def load_yaml(path: Path, root: Path) -> YamlFile:
         raise YamlProblem(f"invalid value: {exc.problem}", mark.line + 1 if mark else None) from exc
     except (ValueError, OverflowError) as exc:
         raise YamlProblem(f"invalid value: {exc}", node.start_mark.line + 1) from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise YamlProblem(
+            f"invalid YAML: {exc.problem or exc.context}", mark.line + 1 if mark else None
+        ) from exc
     return YamlFile(path=path, rel=rel, data=data, raw=raw, source=source)
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
-from handouts.content.catalogue import describe_validation_error
+from handouts.content.explain import describe_validation_error
 from handouts.content.models import Model, Short
 from handouts.content.yamlsrc import Loc, YamlProblem, load_yaml, problem_for
 from handouts.errors import ContentError, Problem
@@ -33,7 +33,7 @@ class JargonEntry(Model):
     @classmethod
     def _has_letters(cls, value: str) -> str:
         if not any(c.isalpha() for c in value):
-            raise ValueError("a term needs at least one letter")
+            raise ValueError("write a term with at least one letter")
         return value
 
 
@@ -86,7 +86,7 @@ def load_jargon(layers: Layers, langs: Sequence[str]) -> dict[str, JargonList]:
         try:
             entries = _ENTRIES.validate_python(yf.data)
         except ValidationError as exc:
-            problems.extend(describe_validation_error(exc, yf))
+            problems.extend(describe_validation_error(exc, yf, tuple[JargonEntry, ...]))
             continue
         seen: dict[str, int] = {}
         for i, entry in enumerate(entries):

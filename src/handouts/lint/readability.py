@@ -70,7 +70,10 @@ def _flesch_kincaid_grade(s: TextStats) -> float:
 
 def _kandel_moles(s: TextStats) -> float:
     # Kandel & Moles (1958), Flesch's reading ease refitted for French: 0 (hard) to 100 (easy).
-    return 207 - 1.015 * s.words_per_sentence - 73.6 * s.syllables_per_word
+    # The formula runs past both ends for very short or very long words and sentences; the
+    # scale it is read on (and README's "60 or above passes") is 0-100, so it is kept there.
+    raw = 207 - 1.015 * s.words_per_sentence - 73.6 * s.syllables_per_word
+    return min(100.0, max(0.0, raw))
 
 
 FORMULAS: dict[str, Formula] = {

@@ -11,6 +11,7 @@ titles: no patient name, so a message sent to a wrong address says little.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
     from handouts.content.catalogue import Catalogue
+
+log = logging.getLogger(__name__)
 
 EMAIL_DIR = "email"
 PARTS = ("subject.txt.j2", "body.txt.j2", "body.html.j2")
@@ -88,11 +91,26 @@ def find_templates(layers: Layers, brand: str, lang: str, default_lang: str) -> 
         for folder in dict.fromkeys(folders):
             if layers.find(f"templates/{EMAIL_DIR}/{folder}/{part}") is not None:
                 found[part] = f"{folder}/{part}"
+                if lang != default_lang and folder.rsplit("/", 1)[-1] != lang:
+                    _fell_back(lang, part, default_lang)
                 break
         else:
             looked = ", ".join(f"templates/{EMAIL_DIR}/{f}/" for f in dict.fromkeys(folders))
             raise ProjectError(f"email template {part} not found; looked in {looked}")
     return found
+
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _fell_back(lang: str, part: str, default_lang: str) -> None:
+    """Say once per process that a language's message borrows the default language's template."""
+    if (lang, part) not in _WARNED:
+        _WARNED.add((lang, part))
+        log.warning(
+            "templates/%s/%s/ has no %s: %s messages use the %s one; add a translated copy",
+            EMAIL_DIR, lang, part, lang, default_lang,
+        )  # fmt: skip
 
 
 def check_templates(cat: Catalogue) -> None:

@@ -20,7 +20,8 @@ from handouts.mail.smtp import Mailer, SendFailed
 if TYPE_CHECKING:
     from handouts.content.catalogue import Catalogue
 
-Status = Literal["sent", "already sent", "written", "not sent"]
+# "no email": the row has no address (a paper-only patient): nothing to send, nothing wrong.
+Status = Literal["sent", "already sent", "written", "not sent", "no email"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Outcome:
         return self.status != "not sent"
 
     def __str__(self) -> str:
+        if self.status == "no email":
+            return "not sent: no email"
         return f"{self.status}: {self.detail}" if self.detail else self.status
 
 

@@ -28,7 +28,7 @@ def prepared_line(cat: CatalogueIndex, lang: str, patient: Patient) -> str:
     if patient.therapist:
         parts.append(f"{t['therapist']} {patient.therapist}")
     if patient.area:
-        parts.append(f"{t['area']}: {patient.area}")
+        parts.append(f"{t['area_label']} {patient.area}")  # the colon as the language writes it
     return ", ".join(parts)
 
 

@@ -183,7 +183,7 @@ def _mail_row(
     fillable: bool,
 ) -> Outcome:
     if recipient is None:
-        return Outcome("not sent", "no address in the 'email' column", fixable=True)
+        return Outcome("no email")  # a paper-only patient: reported, not an error
     letter = Letter(name, pdf, plan.brand, plan.lang, plan.documents, person.date, fillable)
     try:
         return mail.send(letter, recipient, sent_log)

@@ -110,6 +110,8 @@ class FieldTextAppearance(AppearanceStreamGenerator):
 
     # The smallest fraction of the form's font size text may shrink to (0: no limit).
     min_scale = 0.0
+    # Points between the field's edge and its text.
+    padding = PADDING
 
     def __init__(self, pdf: Any, form: Any) -> None:
         super().__init__(pdf, form)
@@ -139,7 +141,7 @@ class FieldTextAppearance(AppearanceStreamGenerator):
             llx, lly, urx, ury = (float(v) for v in annot.obj.Rect)
             width, height = abs(urx - llx), abs(ury - lly)
             wanted = float(found.group(2)) or min(12.0, height * 0.7)
-            size, lines = self._layout(metrics, text, wanted, width, height, multiline)
+            size, lines = self._layout(metrics, text, wanted, width, height, multiline, self.padding)
             if size < wanted * self.min_scale:
                 raise TextTooLong(f"'{field.fully_qualified_name}' is too long to print legibly")
             em = size / 1000
@@ -152,7 +154,8 @@ class FieldTextAppearance(AppearanceStreamGenerator):
             for number, line in enumerate(lines):
                 glyphs = [metrics.glyphs[c] for c in line]
                 line_width = metrics.width(glyphs, size)
-                x = {1: (width - line_width) / 2, 2: width - PADDING - line_width}.get(align, PADDING)
+                pad = self.padding
+                x = {1: (width - line_width) / 2, 2: width - pad - line_width}.get(align, pad)
                 y = top - (number + 1) * line_height + baseline
                 hexed = "".join(f"{g:04x}" for g in glyphs)
                 shown.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm <{hexed}> Tj".encode())
@@ -174,14 +177,20 @@ class FieldTextAppearance(AppearanceStreamGenerator):
 
     @staticmethod
     def _layout(
-        metrics: FieldFont, text: str, size: float, width: float, height: float, multiline: bool
+        metrics: FieldFont,
+        text: str,
+        size: float,
+        width: float,
+        height: float,
+        multiline: bool,
+        padding: float,
     ) -> tuple[float, list[str]]:
         """The largest size up to `size` at which text fits the field, and its lines.
 
         One line: shrink to the field's width. Several (a multiline field): wrap at spaces,
         shrinking until the lines fit both the width and the height.
         """
-        room = max(width - 2 * PADDING, 1.0)
+        room = max(width - 2 * padding, 1.0)
         if not multiline:
             text_width = metrics.width([metrics.glyphs[c] for c in text], size)
             return (size * room / text_width if text_width > room else size), [text]
@@ -211,6 +220,11 @@ def _wrap(metrics: FieldFont, text: str, size: float, room: float) -> list[str]:
 
 
 class StampTextAppearance(FieldTextAppearance):
-    """The packet's "Prepared for ..." line: shrinks a little, never to an unreadable size."""
+    """The packet's "Prepared for ..." line: shrinks a little, never to an unreadable size.
+
+    It is flattened onto the page (no viewer redraws it), so its text starts at the field's
+    edge: the slot's edge, the text column's (templates/styles/handout.css .prepared-field).
+    """
 
     min_scale = 0.6
+    padding = 0.0

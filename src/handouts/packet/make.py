@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from handouts.build import snapshot
 from handouts.build.index import CatalogueIndex
-from handouts.errors import HandoutsError, InputErrors, OutputError, UsageError, choose
+from handouts.errors import HandoutsError, InputErrors, OutputError, UsageError, choose, choose_brand
 from handouts.packet.assemble import assemble
 from handouts.packet.naming import DEFAULT_PATTERN, file_name
 from handouts.packet.request import PacketRequest, Patient
@@ -39,7 +39,15 @@ class Choices(Protocol):
     @property
     def document_ids(self) -> list[str]: ...
 
+    @property
+    def default_brand(self) -> str | None: ...
+
+    @property
+    def defaults(self) -> dict[str, str]: ...
+
     def kind(self, doc_id: str, lang: str) -> str: ...
+
+    def is_translated(self, doc_id: str, lang: str) -> bool: ...
 
     def choices(self, noun: str) -> list[str]: ...
 
@@ -81,23 +89,31 @@ class Packet:
 
 
 def resolve_docs(cat: Choices, names: Sequence[str], lang: str) -> list[str]:
-    """Map kinds (info, consent, aftercare) or document ids to document ids, in order."""
+    """Map kinds (info, consent, aftercare) or document ids to document ids, in order.
+
+    A kind means its only document, or the one marked `default: true` when there are several.
+    Every document must have its own version in lang: a French patient is never handed an
+    English sheet under a French "Prepared for" line.
+    """
     by_kind: dict[str, list[str]] = {}
     for doc_id in cat.document_ids:
-        by_kind.setdefault(cat.kind(doc_id, lang), []).append(doc_id)
+        by_kind.setdefault(cat.kind(doc_id, cat.default_language), []).append(doc_id)
+    defaults = cat.defaults
     result = []
     for name in names:
         if name in cat.document_ids:
             result.append(name)
-        elif len(by_kind.get(name, [])) == 1:
-            result.append(by_kind[name][0])
+        elif name in defaults:
+            result.append(defaults[name])
         elif name in by_kind:
             raise UsageError(
-                "{field}: '{name}' is ambiguous; use one of: {choices}",
+                "{field}: '{name}' could mean {choices}: name one of them, or mark the one '{name}' "
+                "means with 'default: true' in its {default}.yaml",
                 field="docs",
                 code="ambiguous",
                 name=name,
                 choices=", ".join(by_kind[name]),
+                default=cat.default_language,
             )
         else:
             choose("document", name, sorted(set(by_kind) | set(cat.document_ids)), field="docs")
@@ -105,6 +121,17 @@ def resolve_docs(cat: Choices, names: Sequence[str], lang: str) -> list[str]:
         raise UsageError("{field}: a document is listed twice", field="docs", code="twice")
     if not result:
         raise UsageError("{field}: name at least one document", field="docs", code="empty")
+    missing = [doc_id for doc_id in result if not cat.is_translated(doc_id, lang)]
+    if missing:
+        raise UsageError(
+            "{field}: {missing} {has} no '{lang}' version (content/documents/<id>/{lang}.yaml): "
+            "translate it, choose another language, or leave it out of the packet",
+            field="lang",
+            code="untranslated",
+            missing=", ".join(missing),
+            has="has" if len(missing) == 1 else "have",
+            lang=lang,
+        )
     return result
 
 
@@ -112,14 +139,14 @@ def resolve(cat: Choices, docs: Sequence[str], brand: str | None, lang: str | No
     """The brand, language and documents asked for (None: the defaults); raise InputErrors, by field."""
     problems: list[HandoutsError] = []
     chosen: dict[str, str] = {}
-    for field, noun, value in (
-        ("brand", "brand", brand or cat.choices("brand")[0]),
-        ("lang", "language", lang or cat.default_language),
-    ):
-        try:
-            chosen[field] = cat.pick(noun, value, field=field)
-        except HandoutsError as exc:
-            problems.append(exc)
+    try:
+        chosen["brand"] = choose_brand(brand, cat.default_brand, cat.choices("brand"), "brand")
+    except HandoutsError as exc:
+        problems.append(exc)
+    try:
+        chosen["lang"] = cat.pick("language", lang or cat.default_language, field="lang")
+    except HandoutsError as exc:
+        problems.append(exc)
     try:
         documents = tuple(resolve_docs(cat, docs, chosen.get("lang", cat.default_language)))
     except HandoutsError as exc:

@@ -70,7 +70,7 @@ def render_one(
     from handouts.render.html import render_html
 
     cat = load_catalogue(project)
-    brand = cat.pick("brand", brand or sorted(cat.brands)[0])
+    brand = cat.pick_brand(brand)
     lang = cat.pick("language", lang or cat.default_language)
     doc_id = cat.pick("document", doc_id)
     if variant not in VARIANTS[cat.kind(doc_id, lang)]:

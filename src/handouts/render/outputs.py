@@ -75,7 +75,9 @@ def plan_outputs(
             if langs and lang not in langs:
                 continue
             for doc_id in cat.document_ids:
-                if docs and doc_id not in docs:
+                if (docs and doc_id not in docs) or (doc_id, lang) in cat.broken:
+                    # A translation whose file failed is not built from another language: its
+                    # last good PDF stays until the file is fixed.
                     continue
                 kind = cat.document(doc_id, lang).model.kind
                 for variant in VARIANTS[kind]:

@@ -8,11 +8,13 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from handouts.content.brandcheck import COLOUR_USES, PAGE_BACKGROUND, contrast
+from handouts.content.models import SLUG_CHARS
 from handouts.errors import HandoutsError, InputErrors, UsageError
 from handouts.scaffold.logo import Logo, read_logo
 
 # A brand or document id is a file name on every system: lower-case letters, digits, single hyphens.
-ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+ID = re.compile(SLUG_CHARS)
 MAX_ID = 64
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_PRIMARY = "#0b5d7a"
@@ -136,6 +138,23 @@ def check_brand(
                     code="bad-colour",
                     example=DEFAULT_PRIMARY,
                     value=value,
+                )
+            )
+            continue
+        # The rule `validate` applies to brand colours (they colour text on the white page).
+        use, needed = COLOUR_USES[field]
+        ratio = contrast(value, PAGE_BACKGROUND)
+        if ratio < needed:
+            problems.append(
+                UsageError(
+                    "{field}: {value} on the white page has a contrast of {ratio}:1; {use} need at least "
+                    "{needed}:1 (WCAG AA): choose a darker colour",
+                    field=field,
+                    code="low-contrast",
+                    value=value,
+                    ratio=f"{ratio:.1f}",
+                    use=use,
+                    needed=needed,
                 )
             )
     if details.page_size not in PAGE_SIZES:

@@ -45,6 +45,7 @@ FORM_FIELDS = {"patient": "name"}
 # Kinds of problem the page words in sentences of its own (field, code) -> sentence.
 SENTENCES = {
     ("brand", "unknown"): "Unknown clinic '{value}': choose one from the list",
+    ("brand", "no-default"): "Choose the clinic",
     ("lang", "unknown"): "Unknown language '{value}': choose one from the list",
     ("docs", "unknown"): "Unknown document '{value}': reload the page and choose from the list",
     ("docs", "empty"): "Choose at least one document",
@@ -68,6 +69,7 @@ class Choices:
     documents: list[tuple[str, str, str]]  # id, title, kind
     default_lang: str
     email_configured: bool
+    default_brand: str | None = None  # None: several brands and no default_brand: the desk must choose
 
 
 def _choices(cat: Catalogue) -> Choices:
@@ -83,6 +85,7 @@ def _choices(cat: Catalogue) -> Choices:
         documents=docs,
         default_lang=lang,
         email_configured=cat.config.smtp is not None,
+        default_brand=cat.default_brand,
     )
 
 
@@ -107,7 +110,7 @@ def _defaults(choices: Choices | None, today: dt.date) -> dict[str, Any]:
     values: dict[str, Any] = dict.fromkeys(TEXT_FIELDS, "")
     values.update(
         date=today.isoformat(),
-        brand=choices.brands[0][0] if choices and choices.brands else "",
+        brand=(choices.default_brand or "") if choices else "",
         lang=choices.default_lang if choices else "",
         docs=[d[0] for d in choices.documents] if choices else [],
         large_print=False,

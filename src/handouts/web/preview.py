@@ -53,7 +53,7 @@ def catalogue() -> ResponseReturnValue:
     if cat is not None:
         brands = sorted(cat.brands)
         brand = request.args.get("brand", "")
-        brand = brand if brand in cat.brands else (brands[0] if brands else "")
+        brand = brand if brand in cat.brands else (cat.default_brand or (brands[0] if brands else ""))
         lang = request.args.get("lang", "")
         lang = lang if lang in cat.languages else cat.config.default_language
         for doc_id in cat.document_ids:
