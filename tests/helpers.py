@@ -135,6 +135,15 @@ def french(langs: tuple[str, ...] = ("en", "fr")) -> dict[str, str]:
     }
 
 
+def repository_project(root: Path, copy_documents: bool = False) -> Path:
+    """A copy of the repository's own project (its brands) at root; with copy_documents, the
+    package's starter documents copied into its content/ to be edited (as `init --copy-content`)."""
+    shutil.copytree(REPO / "content", root / "content")
+    if copy_documents:
+        shutil.copytree(STARTER / "documents", root / "content/documents")
+    return root
+
+
 def override(root: Path, rel: str) -> Path:
     """Copy the built-in theme's file of templates/REL into the project (an override); return it."""
     assert rel.startswith("templates/"), rel
