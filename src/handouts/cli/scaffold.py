@@ -121,6 +121,8 @@ def new_document_cmd(ctx: click.Context, doc_id: str, kind: str, lang: str | Non
 
     written = new_document(project_of(ctx), doc_id, kind, lang)
     click.echo(f"wrote {written.rel}")
+    if written.note:
+        click.echo(f"note: {written.note}", err=True)
     click.echo(
         f"next: replace each placeholder, then handouts validate and handouts build --only {doc_id}", err=True
     )

@@ -94,10 +94,11 @@ WORDS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Written:
-    """A file a scaffold command wrote, as the project names it."""
+    """A file a scaffold command wrote, as the project names it (and what to know about it)."""
 
     path: Path
     rel: str
+    note: str | None = None
 
 
 def document_skeleton(
@@ -191,7 +192,15 @@ def new_document(project: Project, doc_id: str, kind: str, lang: str | None = No
     data = document_skeleton(doc_id, kind, lang, dt.date.today(), translates)
     text = HEADER.format(kind=kind) + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     atomic_write(target, text.encode("utf-8"))
-    return Written(target, rel)
+    others = [d for d in cat.document_ids if d != doc_id and cat.kind(d, default) == kind]
+    note = None
+    if others and lang == default:
+        note = (
+            f"there is already {'an' if kind[0] in 'aeiou' else 'a'} {kind} document ({', '.join(others)}): "
+            f"packets asking for '{kind}' "
+            f"need 'default: true' in the one they should mean"
+        )
+    return Written(target, rel, note)
 
 
 def new_brand(project: Project, brand_id: str, details: BrandDetails) -> list[Written]:
