@@ -802,6 +802,12 @@ def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
     if args.only_signing:  # figure 9 alone: build, then certified beside unsigned packets
         check(run_timed(build_cmd(root), cwd=root), "build")
         return [figure_certified(cat, tmp, brand, args.repeat)]
+    if args.register_only:  # figures 10 and 11 alone: build, then the register on beside off
+        from register_figures import figure_record_batch, figure_record_packet
+
+        check(run_timed(build_cmd(root), cwd=root), "build")
+        rows = args.register_rows
+        return [figure_record_packet(cat, tmp, brand), figure_record_batch(cat, tmp, brand, rows)]
     documents = figure_documents(cat, brand, args.repeat, args.all_variants)
     cold = cold_build(root, len(specs))
     noop = figure_noop(root, cold.seconds)
@@ -813,7 +819,12 @@ def run_figures(tmp: Path, args: argparse.Namespace) -> list[Section]:
     packet = figure_packet(cat, tmp, brand, args.repeat)
     packets = figure_packets(cat, tmp, brand)
     certified = figure_certified(cat, tmp, brand, args.repeat)
-    return [documents, cold_section, noop, changed, sizes, figure_memory(cold), packet, packets, certified]
+    from register_figures import figure_record_batch, figure_record_packet
+
+    record_packet = figure_record_packet(cat, tmp, brand)
+    record_batch = figure_record_batch(cat, tmp, brand, args.register_rows)
+    sections = [documents, cold_section, noop, changed, sizes, figure_memory(cold), packet, packets]
+    return [*sections, certified, record_packet, record_batch]
 
 
 def run(args: argparse.Namespace, tmp: Path) -> int:

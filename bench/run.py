@@ -11,6 +11,7 @@ Run it with `./dev bench` (or `bench/run`). Figures, in order:
   6. peak memory of the cold build
   7. `handouts packet` (whole process) / rendering its documents; 8. a 50-row CSV day
   9. a certified fillable packet beside the unsigned one (bench/signing.py)
+  10. what recording in the register adds to a packet; 11. to a day's packets (rate on / off)
 
 The run uses a copy of src/handouts (its theme and starter content too) and content/ taken
 when it starts, so edits made while it runs cannot mix two versions of the code (build
@@ -40,6 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder, print where")
     parser.add_argument("--only-signing", action="store_true", help="only figure 9 (certified packets)")
+    parser.add_argument("--register-only", action="store_true", help="only figures 10 and 11 (the register)")
+    parser.add_argument("--register-rows", type=int, default=500, help="figure 11: rows of the CSV")
     return parser.parse_args(argv)
 
 

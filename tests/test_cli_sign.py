@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -201,3 +202,30 @@ def test_front_desk_certifies_packets_and_names_tampering(project: Path, packets
         html = client.post("/screen", data=upload, content_type="multipart/form-data").get_data(as_text=True)
         assert words in html, name
     assert "page 1: its content streams were replaced or added to" in html
+
+
+def test_the_register_keeps_each_returned_forms_certification(
+    project: Path, packets: dict[str, Path], tmp_path: Path
+) -> None:
+    def back(ref: str) -> dict[str, object]:
+        code, out, err = run_cli(project, "register", "list", "--json", "--patient-ref", ref)
+        assert code == 0, err
+        rows = json.loads(out)["entries"]
+        assert len(rows) == 1 and rows[0]["kind"] == "return"
+        return dict(rows[0])
+
+    run_cli(project, "screen", str(packets["filled"]), "--patient-ref", "S-1")
+    run_cli(project, "screen", str(packets["changed"]), "--patient-ref", "S-2")
+    assert (back("S-1")["status"], back("S-1")["signature"]) == ("clear", "valid")
+    assert (back("S-2")["status"], back("S-2")["signature"]) == ("tampered", "invalid")
+    record = tmp_path / "record.pdf"
+    code, _, err = run_cli(
+        project, "archive", str(packets["filled"]), "-o", str(record), "--patient-ref", "S-3"
+    )
+    assert code == 0, err
+    assert back("S-3")["sha256"] == hashlib.sha256(record.read_bytes()).hexdigest()  # the sealed file
+    code, _, _ = run_cli(project, "archive", str(packets["changed"]), "-o", str(tmp_path / "no.pdf"),
+                         "--patient-ref", "S-4")  # fmt: skip
+    assert code == 5 and (back("S-4")["status"], back("S-4")["sha256"]) == ("tampered", None)
+    code, out, _ = run_cli(project, "register", "verify")
+    assert code == 0 and "the chain holds" in out

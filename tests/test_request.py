@@ -11,7 +11,7 @@ from handouts.errors import InputErrors, UsageError
 from handouts.packet.make import resolve
 from handouts.packet.naming import DEFAULT_PATTERN, check_pattern, file_name, packet_flags
 from handouts.packet.protect import check_password
-from handouts.packet.request import Patient, make_patient
+from handouts.packet.request import Patient, check_patient_ref, make_patient
 from handouts.project import Project
 
 TODAY = dt.date(2026, 12, 1)
@@ -51,6 +51,30 @@ def test_make_patient_reports_every_problem_by_field(tiny: Path) -> None:
     ]
     assert caught.value.lines()[0] == "patient is required"
     assert "1980-02-30" not in " ".join(caught.value.lines())  # a date of birth is patient data
+
+
+def test_chart_number_is_checked_with_the_other_details(tiny: Path) -> None:
+    person = make_patient(Project(tiny), "A", today=TODAY, patient_ref=" C-10442/b ")
+    assert person.ref == "C-10442/b"
+    assert make_patient(Project(tiny), "A", today=TODAY, patient_ref="  ").ref is None
+    with pytest.raises(InputErrors) as caught:
+        make_patient(Project(tiny), " ", today=TODAY, patient_ref="Jane Doe")  # a name is not a chart number
+    assert fields_of(caught.value) == [("patient", "required"), ("patient_ref", "not-a-chart-number")]
+    assert "Jane" not in " ".join(caught.value.lines())
+
+
+@pytest.mark.parametrize("value", ["Jane Doe", "-C1", "C" * 65, "C\x001", "C-1;DROP", "Zoë"])
+def test_check_patient_ref_refuses_what_cannot_be_a_chart_number(value: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        check_patient_ref(value)
+    assert (caught.value.field, caught.value.code) == ("patient_ref", "not-a-chart-number")
+    assert caught.value.worded(lambda f: "--patient-ref").startswith("--patient-ref must be the clinic's")
+
+
+def test_chart_number_is_not_in_the_packets_id(tiny: Path) -> None:
+    plain = make_patient(Project(tiny), "A", today=TODAY)
+    with_ref = make_patient(Project(tiny), "A", today=TODAY, patient_ref="C-1")
+    assert file_name(plain, "tiny", "en", ("tiny-info",)) == file_name(with_ref, "tiny", "en", ("tiny-info",))
 
 
 @pytest.mark.parametrize(

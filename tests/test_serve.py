@@ -134,7 +134,7 @@ def test_page_labels_every_field_and_is_not_cached(client: FlaskClient) -> None:
         assert control.get("id") in fields.label_for, f"no <label for> for {control}"
     for name in ("name", "dob", "therapist", "area", "email"):
         assert fields.ids[name]["autocomplete"] == "off"  # the browser keeps no patient data
-    assert html.count('name="csrf_token"') == 2
+    assert html.count('name="csrf_token"') == 3  # packet, screen, patient history
     # Every document is offered, info, consent, aftercare in that order, and ticked.
     positions = [html.index(f'value="{d}" checked') for d in DOCS]
     assert positions == sorted(positions)
@@ -317,6 +317,13 @@ def test_email_sends_the_packet_once(built: tuple[Path, bytes], make_project: Ca
     attachment = next(msg.iter_attachments())  # type: ignore[attr-defined]
     assert attachment.get_content() == built[1]  # the same packet as the CLI and the download
     assert "already sent" in sent.get_data(as_text=True)
+    from handouts.register.query import list_entries
+    from handouts.register.record import open_register
+
+    register = open_register(root)
+    assert register is not None
+    messages = list_entries(register, kinds=("message",))  # the double click sent, and recorded, once
+    assert [(m.status, m.channel, m.source) for m in messages] == [("sent", "smtp", "web")] * 2
 
 
 # --- screening uploads --------------------------------------------------------------

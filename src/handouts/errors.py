@@ -19,9 +19,11 @@ class Exit(enum.IntEnum):
     """Every exit code of every command (README, "Exit codes", documents this table)."""
 
     OK = 0
-    # build --check: out/ is stale; screen: a contraindication answered yes; lint --strict: a failure
+    # build --check: out/ is stale; screen: a contraindication answered yes; lint --strict: a failure;
+    # register verify: a row of the register was changed, removed or inserted
     FINDINGS = 1
-    # bad input: content, settings, command-line values, an unreadable form, an output that failed
+    # bad input: content, settings, command-line values, an unreadable form, an output that failed,
+    # a register that cannot be read or written (locked, newer schema, server unreachable)
     BAD_INPUT = 2
     # screen: something unanswered or unsigned, nothing flagged
     INCOMPLETE = 3
@@ -208,6 +210,10 @@ class MailError(HandoutsError):
     """Email could not be sent (server unreachable, login or recipient refused); try again later."""
 
     exit_code = Exit.NOT_SENT
+
+
+class RegisterError(HandoutsError):
+    """The consent register cannot be opened or written (settings, locked, newer schema, server)."""
 
 
 class TamperedError(PdfInputError):

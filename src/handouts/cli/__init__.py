@@ -28,6 +28,7 @@ COMMANDS = {
     "serve": "handouts.cli.serve:serve",
     "init": "handouts.cli.scaffold:init",
     "new": "handouts.cli.scaffold:new",
+    "register": "handouts.cli.register:register",
     "keys": "handouts.cli.sign:keys",
     "verify": "handouts.cli.sign:verify",
 }

@@ -13,6 +13,7 @@ from handouts.errors import SCREEN_EXIT, UsageError
 
 if TYPE_CHECKING:
     from handouts.intake.screen import ScreenResult
+    from handouts.register.record import Register
 
 SCREEN_HELP = """\b
 Exit codes:
@@ -40,16 +41,30 @@ Exit codes:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (see README).")
 @click.option("--password", help="Password of an encrypted form.")
+@click.option("--patient-ref", help="Chart number, for a form that came in no packet (one file).")
 @click.pass_context
-def screen(ctx: click.Context, path: Path, as_json: bool, password: str | None) -> None:
+def screen(
+    ctx: click.Context, path: Path, as_json: bool, password: str | None, patient_ref: str | None
+) -> None:
     """Read filled consent forms (a file or a folder) and flag contraindications."""
     from handouts.intake.screen import screen_path, worst
+    from handouts.packet.request import check_patient_ref
+    from handouts.register.hooks import record_return
 
-    root = ctx.obj["project"].resolve()
-    project_root = root if (root / "content").is_dir() else None
+    project_root = _project_root(ctx)
+    ref = check_patient_ref(patient_ref)
     if path.is_dir():
+        if ref is not None:
+            raise UsageError(
+                "{field} names one patient: screen one file with it, not a folder",
+                field="patient_ref",
+                code="one-file",
+            )
         files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".pdf" and p.is_file())
         results = [screen_path(f, project_root, password) for f in files]
+        register = _register(project_root)
+        for r in results:
+            record_return(register, r, "screen")
         summary = {
             s: sum(1 for r in results if r.status == s)
             for s in ("clear", "flagged", "incomplete", "unreadable")
@@ -66,6 +81,7 @@ def screen(ctx: click.Context, path: Path, as_json: bool, password: str | None) 
             click.echo(", ".join(f"{n} {s}" for s, n in summary.items()))
         ctx.exit(SCREEN_EXIT[worst(results)])
     result = screen_path(path, project_root, password)
+    record_return(_register(project_root), result, "screen", ref)
     if as_json:
         click.echo(json.dumps(result.to_json(flag), indent=2, ensure_ascii=False))
     elif result.status == "unreadable":
@@ -135,11 +151,16 @@ def _screen_report(r: ScreenResult) -> str:
 @click.argument("filled", type=click.Path(dir_okay=False, path_type=Path))
 @output_option("Archive file (default: FILLED-archive.pdf next to FILLED).")
 @click.option("--password", help="Password of an encrypted form (the archive itself is not encrypted).")
+@click.option("--patient-ref", help="Chart number, for a form that came in no packet.")
 @click.pass_context
-def archive(ctx: click.Context, filled: Path, output: Path | None, password: str | None) -> None:
+def archive(
+    ctx: click.Context, filled: Path, output: Path | None, password: str | None, patient_ref: str | None
+) -> None:
     """Flatten a filled consent form into a PDF/A-3b record that embeds the original."""
     from handouts.atomic import atomic_write
     from handouts.intake.archive import archive_form, default_output
+    from handouts.packet.request import check_patient_ref
+    from handouts.register.hooks import record_return
 
     target = output or default_output(filled)
     if target.resolve() == filled.resolve():
@@ -148,9 +169,10 @@ def archive(ctx: click.Context, filled: Path, output: Path | None, password: str
             field="output",
             path=target,
         )
+    ref = check_patient_ref(patient_ref)
     result = archive_form(filled, password)
-    root = ctx.obj["project"].resolve()
-    project_root = root if (root / "content").is_dir() else None
+    project_root = _project_root(ctx)
+    register = _register(project_root)
     screened, pdf, sealed = result.screen, result.pdf, ""
     if project_root is not None:
         from handouts.content.catalogue import load_config
@@ -161,6 +183,7 @@ def archive(ctx: click.Context, filled: Path, output: Path | None, password: str
         current = current_content(project_root, result.screen.form) if result.screen.form else None
         screened = check_signature(result.screen, filled.read_bytes(), project_root, current, password)
         if screened.status == "tampered":  # never seal changed answers as the clinic's record
+            record_return(register, screened, "archive", ref)  # it came back, though not archived
             raise TamperedError(f"{screened.error()}; not archived")
         settings = load_config(Project(project_root)).signing
         if settings is not None:
@@ -172,6 +195,7 @@ def archive(ctx: click.Context, filled: Path, output: Path | None, password: str
             sealed = ", sealed (PAdES B-T)" if settings.timestamp_url else ", sealed (PAdES B-B)"
     # The record holds patient answers: readable by its owner only, like a packet.
     atomic_write(target, pdf, 0o600)
+    record_return(register, screened, "archive", ref, pdf)
     if not quiet(ctx):
         click.echo(screen_line(screened), err=True)
         click.echo(
@@ -179,3 +203,18 @@ def archive(ctx: click.Context, filled: Path, output: Path | None, password: str
             f"original embedded{sealed})",
             err=True,
         )
+
+
+def _project_root(ctx: click.Context) -> Path | None:
+    """The project to compare forms with and record them in (None: not in a project)."""
+    root = Path(ctx.obj["project"]).resolve()
+    return root if (root / "content").is_dir() else None
+
+
+def _register(project_root: Path | None) -> Register | None:
+    """The project's register (None outside a project, or when handouts.yaml turns it off)."""
+    if project_root is None:
+        return None
+    from handouts.register.record import open_register
+
+    return open_register(project_root)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 PACKETS_HELP = """\b
 CSV columns (a header row is required; only 'patient' must be there):
-  patient, dob, date, therapist, area, docs, lang, brand, email
+  patient, patient_ref, dob, date, therapist, area, docs, lang, brand, email
 Exit codes:
   0  every row made (and sent, with --email)
   2  a row or a setting needs fixing (see the messages), the other rows were made
@@ -27,6 +27,7 @@ Exit codes:
 
 @click.command()
 @click.option("--patient", required=True, help="Patient's full name.")
+@click.option("--patient-ref", help="The clinic's chart number, for the consent register.")
 @click.option("--dob", help="Date of birth, YYYY-MM-DD (pre-filled on the consent form).")
 @click.option("--date", "date_", help="Appointment date, YYYY-MM-DD (default: today).")
 @click.option("--therapist", help="Therapist's name.")
@@ -59,6 +60,7 @@ Exit codes:
 def packet(
     ctx: click.Context,
     patient: str,
+    patient_ref: str | None,
     dob: str | None,
     date_: str | None,
     therapist: str | None,
@@ -81,11 +83,14 @@ def packet(
     from handouts.packet.naming import DEFAULT_PATTERN, check_pattern, packet_flags
     from handouts.packet.protect import check_password, protect
     from handouts.packet.request import PacketRequest, make_patient
+    from handouts.register.hooks import mail_recorder, record_packet
+    from handouts.register.record import open_register
 
     project = project_of(ctx)
     check_password(password)
     state = current(project)  # the last clean build's index, if nothing changed since
-    person = make_patient(project, patient, dob, date_, therapist, area, index=state.index if state else None)
+    index = state.index if state else None
+    person = make_patient(project, patient, dob, date_, therapist, area, index=index, patient_ref=patient_ref)
     if name_pattern and not output:  # a bad pattern is refused before anything is made
         check_pattern(name_pattern)
     if email or eml_dir:
@@ -97,7 +102,7 @@ def packet(
             raise UsageError("{field} needs {email} ADDRESS: who the message is for", field="eml")
         recipient = check_address(email)
         mail = MailStep(load_catalogue(project), eml_dir)
-    request = PacketRequest(person, split_list(docs), brand, lang, fillable, large_print)
+    request = PacketRequest(person, split_list(docs), brand, lang, fillable, large_print, bool(password))
     made = make_packet(project, request, state=state)
     data = protect(made.pdf, password) if password else made.pdf
     if made.signing and fillable:  # certified last: nothing may rewrite it afterwards
@@ -106,6 +111,9 @@ def packet(
         data = finish(project.root, made, data, fillable, password)
     flags = packet_flags(fillable, large_print, bool(password))
     target = output or Path(made.file_name(person, name_pattern or DEFAULT_PATTERN, flags))
+    register = open_register(project.root)
+    # Recorded before the file is written: a packet on disk is always in the register.
+    record_packet(register, made, request, "cli")
     atomic_write(target, data, 0o600)
     if not quiet(ctx):
         click.echo(f"wrote {target} ({made.pages} pages)", err=True)
@@ -113,7 +121,9 @@ def packet(
         from handouts.mail.compose import Letter
         from handouts.mail.sentlog import SentLog
 
-        letter = Letter(target.name, data, made.brand, made.lang, made.documents, person.date, fillable)
+        letter = Letter(target.name, data, made.brand, made.lang, made.documents, person.date, fillable,
+                        made.packet_id, person.ref)  # fmt: skip
+        mail.on_sent = mail_recorder(register, "cli")
         with mail:
             log = SentLog(target.parent.resolve()) if mail.mailer is not None else None
             outcome = mail.send(letter, recipient, log)
@@ -160,10 +170,13 @@ def packets(
 ) -> None:
     """Make a packet for every appointment in a CSV file; optionally email each one."""
     from handouts.packet.batch import BatchOptions, run_batch
+    from handouts.register.hooks import batch_hooks
+    from handouts.register.record import open_register
 
     project = project_of(ctx)
     password = _password(password_env) if password_env else None
     options = BatchOptions(out_dir, fillable, large_print, password, email, eml_dir)
+    options = batch_hooks(open_register(project.root), options)
     label = str(csv_path)
     with RowProgress(label, quiet(ctx)) as progress:
         report = run_batch(project, csv_path, options, progress.start, progress.row, label)
@@ -218,6 +231,8 @@ class RowProgress(TerminalBar):
             self.problem(f"{self.label}:{result.line}: {result.message}")
         else:
             self._done(f"{result.status} {result.file} (row {result.line})")
+            if result.warning:
+                self.problem(f"{self.label}:{result.line}: warning: {result.warning}")
         if result.mail is not None:
             if result.mail.status == "written":
                 self._done(f"wrote {result.mail.detail} (row {result.line})")

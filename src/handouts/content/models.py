@@ -6,7 +6,19 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+# The register's settings have their own parser (stdlib only): a packet reads them without
+# loading this model. No circle: that module imports nothing of handouts at its top but errors.
+from handouts.register.settings import RegisterSettings, SettingsProblem, parse_settings
 
 
 @dataclass(frozen=True)
@@ -152,6 +164,19 @@ class ProjectConfig(Model):
     starter_documents: bool = True
     smtp: SmtpSettings | None = None
     signing: SigningSettings | None = None
+    # Checked by the register's own parser, which packets use without loading this model.
+    # (`register` itself is taken: pydantic's models are ABCs, and ABCs have a register method.)
+    register_settings: InstanceOf[RegisterSettings] = Field(
+        default_factory=RegisterSettings, alias="register"
+    )
+
+    @field_validator("register_settings", mode="before")
+    @classmethod
+    def _register(cls, value: Any) -> RegisterSettings:
+        try:
+            return parse_settings(value)
+        except SettingsProblem as exc:
+            raise ValueError(str(exc).removeprefix("register: ").removeprefix("register.")) from None
 
     @model_validator(mode="after")
     def _default_is_built(self) -> ProjectConfig:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from handouts.errors import SCREEN_EXIT, PdfInputError, Spelling, as_is
 
 MAX_PDF_BYTES = 20_000_000
+UNSIGNED = "unsigned"  # how a certification line starts for a form that carries no signature
 # What pypdf raises, besides its own PyPdfError, on damaged or hostile files.
 PDF_ERRORS: tuple[type[BaseException], ...] = (
     ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
@@ -43,6 +44,7 @@ class FormInfo:
     fingerprint: str
     lang: str
     brand: str
+    packet_id: str = ""  # the packet it came in (/handoutspacketid), when it came in one
 
 
 @dataclass
@@ -66,6 +68,18 @@ class ScreenResult:
     # The clinic's certification: "signature valid ...", "unsigned", or what changed (tampered).
     certification: str | None = None
     certification_warning: bool = False
+
+    @property
+    def signature_check(self) -> Literal["none", "valid", "invalid"]:
+        """The certification in a word (the consent register keeps it): none, valid or invalid.
+
+        invalid: changed after certifying (tampered), or signed by no signer this project trusts.
+        """
+        if self.status == "tampered":
+            return "invalid"
+        if self.certification is None or self.certification.startswith(UNSIGNED):
+            return "none"
+        return "invalid" if self.certification_warning else "valid"
 
     @property
     def exit_code(self) -> int:
@@ -142,6 +156,7 @@ def read_form_data(
             fingerprint=str(meta.get("/handoutsfingerprint", "")),
             lang=str(meta.get("/handoutslang", "")),
             brand=str(meta.get("/handoutsbrand", "")),
+            packet_id=str(meta.get("/handoutspacketid", "")),
         )
         checklist = str(meta.get("/handoutschecklist", ""))
         if not (info.document and info.version and checklist):
@@ -334,7 +349,7 @@ def check_signature(
     if b"/ByteRange" not in data:
         if signs:
             result.certification = (
-                "unsigned: this project certifies its fillable packets; ask where this form came from"
+                f"{UNSIGNED}: this project certifies its fillable packets; ask where this form came from"
             )
             result.certification_warning = True
         return result

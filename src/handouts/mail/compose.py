@@ -53,6 +53,9 @@ class Letter:
     documents: tuple[str, ...]
     date: dt.date | None
     fillable: bool
+    # For the consent register only, never in the message: the packet's id and chart number.
+    packet_id: str = ""
+    patient_ref: str | None = None
 
 
 def check_address(value: str | None) -> str:

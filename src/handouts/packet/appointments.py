@@ -11,7 +11,7 @@ from pathlib import Path
 from handouts.errors import Problem, UsageError
 
 REQUIRED = ("patient",)
-COLUMNS = ("patient", "dob", "date", "therapist", "area", "docs", "lang", "brand", "email")
+COLUMNS = ("patient", "patient_ref", "dob", "date", "therapist", "area", "docs", "lang", "brand", "email")
 MAX_BYTES = 10_000_000
 MAX_ROWS = 10_000
 # A spreadsheet treats a cell starting with one of these as a formula (or, for tab and

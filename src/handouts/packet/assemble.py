@@ -37,6 +37,7 @@ def assemble(
     request: PacketRequest,
     specs: list[OutputSpec],
     out: Path,
+    packet_id: str = "",
 ) -> tuple[bytes, int]:
     """Merge the documents, stamp each first page, fill (and maybe flatten) the consent form.
 
@@ -104,6 +105,8 @@ def assemble(
             "/Author": brand_name,
             "/Producer": "handouts (pikepdf)",
             "/handoutspacket": ",".join(s.doc_id for s in doc_specs),
+            # A form sent back names its packet, so the register knows whose it is.
+            **({"/handoutspacketid": packet_id} if packet_id else {}),
             **consent_meta,
         }
         for key, value in metadata.items():

@@ -3,7 +3,8 @@
 Every row goes through the same checks and code as `handouts packet`. A row's file name
 depends only on its inputs, so a re-run skips rows whose packet is already there, and the
 sent log keeps a re-run from mailing anything twice. Messages about a row name its line in
-the CSV, never the patient.
+the CSV, never the patient. The consent register comes in through BatchOptions' hooks (the
+CLI sets them), so this stage imports no database code.
 """
 
 from __future__ import annotations
@@ -20,16 +21,16 @@ from typing import Literal
 
 from handouts.atomic import atomic_write, locked, remove_partials
 from handouts.build.index import CatalogueIndex
-from handouts.content.catalogue import load_catalogue
+from handouts.content.catalogue import Catalogue, load_catalogue
 from handouts.errors import Exit, HandoutsError, Problem, UsageError
 from handouts.mail.compose import Letter, check_address
-from handouts.mail.send import MailStep, Outcome
+from handouts.mail.send import MailStep, Outcome, Sent
 from handouts.mail.sentlog import SentLog
 from handouts.packet.appointments import Row, read_appointments, report_csv
-from handouts.packet.make import Plan, make_packet, resolve_request
-from handouts.packet.naming import packet_flags
+from handouts.packet.make import Packet, make_packet, resolve_request
+from handouts.packet.naming import packet_flags, patient_id
 from handouts.packet.protect import check_password, protect
-from handouts.packet.request import DEFAULT_DOCS, PacketRequest, Patient, make_patient
+from handouts.packet.request import DEFAULT_DOCS, PacketRequest, Patient, check_patient_ref, make_patient
 from handouts.project import Project
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,12 @@ class BatchOptions:
     email: bool = False  # send each packet to the row's email address
     eml_dir: Path | None = None  # write .eml files there instead of sending
     today: dt.date | None = None
+    # The consent register's hooks: a packet is about to be written (raise to fail the row);
+    # a message went out, was written or was not sent; which patient references must consent
+    # again (current consent versions, the CSV's references -> a warning per reference).
+    on_made: Callable[[Packet, PacketRequest], None] | None = None
+    on_mailed: Callable[[Sent], None] | None = None
+    consent_check: Callable[[dict[str, str], list[str]], dict[str, str]] | None = None
 
 
 @dataclass
@@ -57,6 +64,7 @@ class RowResult:
     file: str | None = None
     message: str | None = None  # why the row failed: names columns, never the patient
     mail: Outcome | None = None
+    warning: str | None = None  # e.g. the patient must sign the consent form again
 
 
 @dataclass
@@ -109,7 +117,9 @@ def run_batch(
     report = BatchReport(label, warnings=list(appointments.warnings))
     report.results = [RowResult(p.line or 0, "failed", message=p.message) for p in appointments.problems]
     sending = options.email or options.eml_dir is not None
-    mail = MailStep(cat, options.eml_dir) if sending else None
+    recorder = _Recorder(options.on_mailed) if options.on_mailed is not None else None
+    mail = MailStep(cat, options.eml_dir, recorder) if sending else None
+    warnings = _consent_warnings(cat, appointments.rows, options)
     if on_start:
         on_start(len(appointments.rows), report.warnings)
     for result in report.results:
@@ -122,16 +132,19 @@ def run_batch(
             stack.enter_context(mail)
         sent_log = SentLog(out_dir) if mail is not None and mail.mailer is not None else None
         for row in appointments.rows:
-            result = _one_row(project, index, row, options, mail, sent_log)
+            result = _one_row(project, index, row, options, mail, sent_log, recorder)
+            if result.status != "failed":
+                result.warning = warnings.get(_chart_number(row) or "")
             report.results.append(result)
             if on_row:
                 on_row(result)
         report.results.sort(key=lambda r: r.line)
         rows = [
-            (r.line, r.file or "", r.status, r.message or "", str(r.mail) if r.mail else "")
+            (r.line, r.file or "", r.status, r.message or "", str(r.mail) if r.mail else "", r.warning or "")
             for r in report.results
         ]
-        atomic_write(out_dir / REPORT, report_csv(("row", "file", "status", "message", "mail"), rows))
+        header = ("row", "file", "status", "message", "mail", "warning")
+        atomic_write(out_dir / REPORT, report_csv(header, rows))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -143,6 +156,7 @@ def _one_row(
     options: BatchOptions,
     mail: MailStep | None,
     sent_log: SentLog | None,
+    recorder: _Recorder | None = None,
 ) -> RowResult:
     try:
         person, request, recipient = read_row(project, index, row, options, mail is not None)
@@ -160,6 +174,9 @@ def _one_row(
                 from handouts.sign.packets import finish
 
                 pdf = finish(project.root, packet, pdf, request.fillable, options.password)
+            if options.on_made is not None:
+                # Recorded before the file is written: a packet on disk is always in the register.
+                options.on_made(packet, request)
             atomic_write(target, pdf, 0o600)
             result = RowResult(row.line, "made", name)
         log.info("row %d: %s %s", row.line, result.status, name)
@@ -167,24 +184,55 @@ def _one_row(
         log.info("row %d: failed", row.line)
         return RowResult(row.line, "failed", message=row_message(exc))
     if mail is not None:
-        result.mail = _mail_row(mail, sent_log, plan, person, name, pdf, recipient, options.fillable)
+        letter = Letter(name, pdf, plan.brand, plan.lang, plan.documents, person.date, options.fillable,
+                        patient_id(person, plan.documents, flags), person.ref)  # fmt: skip
+        result.mail = _mail_row(mail, sent_log, letter, recipient)
+        if recorder is not None and recorder.failed is not None:
+            result.message = f"not recorded in the register: {row_message(recorder.failed)}"
+            recorder.failed = None
         log.info("row %d: mail %s", row.line, result.mail.status)
     return result
 
 
-def _mail_row(
-    mail: MailStep,
-    sent_log: SentLog | None,
-    plan: Plan,
-    person: Patient,
-    name: str,
-    pdf: bytes,
-    recipient: str | None,
-    fillable: bool,
-) -> Outcome:
+class _Recorder:
+    """The on_mailed hook as the mail step's on_sent: its error is the row's message, not a mail failure."""
+
+    def __init__(self, hook: Callable[[Sent], None]) -> None:
+        self.hook = hook
+        self.failed: HandoutsError | None = None
+
+    def __call__(self, sent: Sent) -> None:
+        try:
+            self.hook(sent)
+        except HandoutsError as exc:
+            self.failed = exc
+
+
+def _consent_warnings(cat: Catalogue, rows: list[Row], options: BatchOptions) -> dict[str, str]:
+    """Per patient reference in the CSV, why that patient must sign the consent form again."""
+    if options.consent_check is None:
+        return {}
+    lang = cat.config.default_language
+    current = {
+        doc_id: cat.document(doc_id, lang).model.version
+        for doc_id in cat.document_ids
+        if cat.document(doc_id, lang).model.kind == "consent"
+    }
+    refs = sorted({ref for row in rows if (ref := _chart_number(row))})
+    return options.consent_check(current, refs) if current and refs else {}
+
+
+def _chart_number(row: Row) -> str | None:
+    """The row's chart number, when it is one (a bad one fails its row, in read_row)."""
+    try:
+        return check_patient_ref(row.get("patient_ref"))
+    except UsageError:
+        return None
+
+
+def _mail_row(mail: MailStep, sent_log: SentLog | None, letter: Letter, recipient: str | None) -> Outcome:
     if recipient is None:
         return Outcome("no email")  # a paper-only patient: reported, not an error
-    letter = Letter(name, pdf, plan.brand, plan.lang, plan.documents, person.date, fillable)
     try:
         return mail.send(letter, recipient, sent_log)
     except HandoutsError as exc:
@@ -204,6 +252,7 @@ def read_row(
         row.get("area"),
         today=options.today,
         index=index,
+        patient_ref=row.get("patient_ref"),
     )
     docs_cell = row.get("docs")
     docs = tuple(d for d in DOC_SEPARATORS.split(docs_cell) if d) if docs_cell else DEFAULT_DOCS
@@ -215,6 +264,7 @@ def read_row(
         lang.lower() if lang else None,
         options.fillable,
         options.large_print,
+        bool(options.password),
     )
     email = row.get("email") if sending else None
     recipient = check_address(email) if email else None

@@ -19,7 +19,7 @@ from handouts.build import snapshot
 from handouts.build.index import CatalogueIndex
 from handouts.errors import HandoutsError, InputErrors, OutputError, UsageError, choose, choose_brand
 from handouts.packet.assemble import assemble
-from handouts.packet.naming import DEFAULT_PATTERN, file_name
+from handouts.packet.naming import DEFAULT_PATTERN, file_name, packet_flags, patient_id
 from handouts.packet.request import PacketRequest, Patient
 from handouts.project import Project
 from handouts.render.outputs import STAMP_ID, OutputSpec, Variant
@@ -78,6 +78,9 @@ class Packet:
     # handouts.yaml's `signing:` when the project signs: fillable packets are then certified
     # as their last step (handouts.sign.packets.finish), after any encryption.
     signing: dict[str, Any] | None = None
+    # (document id, version, content fingerprint) of each document, as built: for the register.
+    issued: tuple[tuple[str, str, str], ...] = ()
+    packet_id: str = ""  # the id in its default file name, also in its metadata (/handoutspacketid)
 
     @property
     def plan(self) -> Plan:
@@ -223,12 +226,24 @@ def make_packet(
         built = ensure_built(cat, specs, out)
     from pikepdf import PdfError
 
+    flags = packet_flags(request.fillable, request.large_print, request.encrypted)
+    packet_id = patient_id(request.patient, plan.documents, flags)
     try:
-        pdf, pages = assemble(index, request, specs, out)
+        pdf, pages = assemble(index, request, specs, out, packet_id)
     except (OSError, PdfError) as exc:
         # A built file changed or vanished under us: a user-fixable state, not a bug.
         raise OutputError(
             f"{out}: a built document could not be read ({type(exc).__name__}); "
             "run `handouts build --force` and try again"
         ) from exc
-    return Packet(pdf, pages, plan.brand, plan.lang, plan.documents, built, index.signing)
+    entries = state.entries if state is not None and not built else None
+    if entries is None:
+        from handouts.build.manifest import read_manifest
+
+        entries = read_manifest(out)
+    issued = tuple(
+        (s.doc_id, e.version, e.content_fingerprint)
+        for s in specs[:-1]
+        if (e := entries.get(s.key)) is not None
+    )
+    return Packet(pdf, pages, plan.brand, plan.lang, plan.documents, built, index.signing, issued, packet_id)

@@ -2,12 +2,15 @@
 
 `make_patient` is the validator of a patient's details for every face: `handouts packet`,
 each row of `handouts packets` and the front-desk page. It reports every problem at once,
-each naming its field (`patient`, `dob`, `date`, `therapist`, `area`); the face words it.
+each naming its field (`patient`, `patient_ref`, `dob`, `date`, `therapist`, `area`); the
+face words it. `check_patient_ref` is the one check of a chart number, wherever one is typed
+(also `screen`, `archive`, `handouts register` and the front desk's history).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ T = TypeVar("T")
 
 MAX_TEXT = 100
 DEFAULT_DOCS = ("info", "consent", "aftercare")
+PATIENT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class Patient:
     date: dt.date | None = None
     therapist: str | None = None
     area: str | None = None
+    # The clinic's chart number, for the consent register: never printed, not in the file name.
+    ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,22 @@ class PacketRequest:
     lang: str | None = None
     fillable: bool = False
     large_print: bool = False
+    encrypted: bool = False  # the caller will protect() it: part of the packet's id
+
+
+def check_patient_ref(value: str | None) -> str | None:
+    """The clinic's chart number, stripped (None when empty); refused when it cannot be one."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if not PATIENT_REF.match(text):
+        raise UsageError(
+            "{field} must be the clinic's chart number: up to 64 letters, digits and . _ / - "
+            "(no spaces, no names)",
+            field="patient_ref",
+            code="not-a-chart-number",
+        )
+    return text
 
 
 def check_text(field: str, value: str | None, printable: Ranges, required: bool = False) -> str | None:
@@ -97,6 +119,7 @@ def make_patient(
     area: str | None = None,
     today: dt.date | None = None,
     index: CatalogueIndex | None = None,
+    patient_ref: str | None = None,
 ) -> Patient:
     """Check every value a person typed; raise InputErrors listing each bad one.
 
@@ -114,6 +137,7 @@ def make_patient(
             return None
 
     patient_name = checked(lambda: check_text("patient", name, printable, required=True))
+    ref = checked(lambda: check_patient_ref(patient_ref))
     born = checked(lambda: parse_date("dob", dob))
     before = len(problems)
     day = checked(lambda: parse_date("date", date))
@@ -134,4 +158,4 @@ def make_patient(
     if problems:
         raise InputErrors(problems)
     assert patient_name is not None
-    return Patient(name=patient_name, dob=born, date=when, therapist=therapist_text, area=area_text)
+    return Patient(name=patient_name, dob=born, date=when, therapist=therapist_text, area=area_text, ref=ref)

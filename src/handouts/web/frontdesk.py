@@ -16,23 +16,25 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from handouts.content.catalogue import Catalogue, load_catalogue
-from handouts.errors import HandoutsError, InputErrors
+from handouts.errors import HandoutsError, InputErrors, UsageError
 from handouts.intake.screen import MAX_PDF_BYTES, ScreenResult, screen_bytes
 from handouts.packet.make import Packet, Plan, make_packet, resolve
 from handouts.packet.naming import packet_flags
-from handouts.packet.request import PacketRequest, Patient, make_patient
+from handouts.packet.request import PacketRequest, Patient, check_patient_ref, make_patient
 from handouts.project import Project
+from handouts.web import records
 from handouts.web.state import state
 
 bp = Blueprint("frontdesk", __name__)
 
 ACTIONS = ("download", "print", "email")
-TEXT_FIELDS = ("name", "dob", "date", "therapist", "area", "email")
+TEXT_FIELDS = ("name", "patient_ref", "dob", "date", "therapist", "area", "email")
 LABELS = {
     "brand": "Clinic",
     "lang": "Language",
     "docs": "Documents",
     "name": "Patient name",
+    "patient_ref": "Chart number",
     "dob": "Date of birth",
     "date": "Appointment date",
     "therapist": "Therapist",
@@ -140,6 +142,7 @@ def render_page(
     page_errors: list[str] | None = None,
     notice: str | None = None,
     status: int = 200,
+    history: dict[str, Any] | None = None,
 ) -> ResponseReturnValue:
     """The front-desk page, with what the user typed kept and each error beside its field."""
     cat, problems = _load()
@@ -161,6 +164,7 @@ def render_page(
         severity_words=SEVERITY_WORDS,
         notice=notice,
         max_mb=MAX_PDF_BYTES // 1_000_000,
+        history=history,
     )
     return html, status
 
@@ -193,6 +197,8 @@ def packet() -> ResponseReturnValue:
                 from handouts.sign.packets import finish
 
                 made = replace(made, pdf=finish(web.project.root, made, made.pdf, request_.fillable))
+            # Recorded before the packet leaves: what the desk hands out is in the register.
+            records.record_packet(made, request_)
         file_name = made.file_name(
             patient, flags=packet_flags(request_.fillable, request_.large_print, False)
         )
@@ -244,7 +250,14 @@ def check_packet(
     plan: Plan | None = None
     try:
         patient = make_patient(
-            project, values["name"], values["dob"], values["date"], values["therapist"], values["area"], today
+            project,
+            values["name"],
+            values["dob"],
+            values["date"],
+            values["therapist"],
+            values["area"],
+            today,
+            patient_ref=values["patient_ref"],
         )
     except HandoutsError as exc:
         errors.update(field_errors(exc))
@@ -299,9 +312,10 @@ def _email(
     if key in web.sent:
         return render_page(values=values, notice="This packet was already sent to this address.")
     fillable = bool(values["fillable"])
-    letter = Letter(file_name, made.pdf, made.brand, made.lang, made.documents, patient.date, fillable)
+    letter = Letter(file_name, made.pdf, made.brand, made.lang, made.documents, patient.date, fillable,
+                    made.packet_id, patient.ref)  # fmt: skip
     try:
-        with web.lock, MailStep(cat) as mail:
+        with web.lock, MailStep(cat, on_sent=records.mail_recorder()) as mail:
             outcome = mail.send(letter, recipient)
     except HandoutsError as exc:
         return render_page(values=values, errors={"email": word(exc)}, status=422)
@@ -329,7 +343,29 @@ def screen() -> ResponseReturnValue:
     result = screen_bytes(data, name, state().project.root, password)
     if result.problem is not None and result.status == "unreadable":  # tampered: shown as a result
         return _screen_error(word(result.problem))
+    try:
+        records.record_return(result)
+    except HandoutsError as exc:
+        return render_page(screen_result=result, page_errors=["Not recorded in the register: " + word(exc)])
     return render_page(screen_result=result)
+
+
+@bp.post("/history")
+def patient_history() -> ResponseReturnValue:
+    """A patient's last packets and returned forms, by chart number (POSTed: kept out of logs)."""
+    ref = request.form.get("patient_ref", "").strip()
+    try:
+        checked = check_patient_ref(ref)
+        if checked is None:
+            raise UsageError("{field} is required", field="patient_ref", code="required")
+        found = records.history(checked)
+    except UsageError as exc:
+        return render_page(history={"ref": ref, "error": word(exc)}, status=422)
+    except HandoutsError as exc:
+        return render_page(history={"ref": ref, "error": word(exc)}, status=503)
+    if found is None:
+        return render_page(history={"ref": ref, "error": "The register is off in handouts.yaml."})
+    return render_page(history={"ref": checked, "entries": found})
 
 
 def _screen_error(message: str) -> ResponseReturnValue:

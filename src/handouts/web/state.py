@@ -34,6 +34,8 @@ class WebState:
     watcher: Watcher | None = None
     # Hashes of (address, packet) sent by email in this run, never the addresses themselves.
     sent: set[str] = field(default_factory=set)
+    # The consent register, opened on first use (see records.py): a Register, or OFF.
+    register: object = None
 
 
 def state() -> WebState:
