@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from cups_server import CupsServer, start_cups
+from cups_server import missing as cups_missing
 from helpers import RELIABILITY, built_french, built_tiny, copy_project, write_tiny
 
 
@@ -47,6 +49,27 @@ def built_project(tiny_built: Path, tmp_path: Path) -> Path:
 def module_built(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the built tiny project shared by one module's tests."""
     return copy_project(tiny_built, tmp_path_factory.mktemp("module-built") / "proj")
+
+
+@pytest.fixture(scope="session")
+def cups() -> Iterator[CupsServer]:
+    """A real CUPS scheduler for the session: queues 'pdf' (default) and 'paused' (stopped).
+
+    CUPS_SERVER points every CUPS client of the session (ours, in-process or not) at it.
+    """
+    why = cups_missing()
+    if why:
+        pytest.fail(why)
+    server = start_cups()
+    try:
+        server.add_pdf_queue("pdf", default=True)
+        server.add_pdf_queue("paused")
+        server.disable("paused", "out of paper")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("CUPS_SERVER", str(server.socket))
+            yield server
+    finally:
+        server.close()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

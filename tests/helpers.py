@@ -390,6 +390,53 @@ def check_pdfa3b(path: Path) -> None:
         assert line.split()[-5] == "yes", line
 
 
+def check_signed_pdfa3b(path: Path) -> None:
+    """pikepdf's PDF/A-3b validator on a sealed record, as far as it can judge a signed file.
+
+    It supports no interactive form, and a signature lives in one (the catalog's /AcroForm):
+    on the file as written it stops at the catalog, so its verdict is 'not_checked' with that
+    finding (and the embedded original form it then did not reach), and no violation. It then
+    judges the record without its signature (the field and widget, and ETSI's ESIC
+    declaration of PAdES, removed in memory), which must pass. What it leaves, the signature
+    itself, must keep to PDF 1.7 (no 2.0 version or extension) and pass check_pdfa3b's
+    annotation rules (printed, never hidden, zero-size or drawn).
+    """
+    import pikepdf
+    import pikepdf.pdfa
+
+    assert path.read_bytes().startswith(b"%PDF-1.7")
+    written = pikepdf.pdfa.validate_written(path, "3b")
+    assert written.verdict == "not_checked" and all(f.kind == "unsupported" for f in written.findings)
+    (stop, *unreached) = written.findings
+    assert stop.rule == "pikepdf:schema-Catalog" and stop.where.endswith("/AcroForm"), stop
+    # Not walked past the catalog, it finds the embedded form only among all objects, unchecked.
+    assert {f.rule for f in unreached} <= {"pikepdf:embedded-file"}, unreached
+    with pikepdf.open(path) as pdf:
+        root = pdf.Root
+        assert str(root.get("/Version", "/1.7")) <= "/1.7"
+        extensions = root.get("/Extensions", pikepdf.Dictionary())
+        assert set(extensions.keys()) <= {"/ESIC", "/Type"}, extensions
+        for ext in extensions.values():
+            if isinstance(ext, pikepdf.Dictionary):
+                assert ext.BaseVersion == "/1.7"
+        fields = list(root.AcroForm.Fields)
+        assert fields and all(f.FT == "/Sig" and f.V.SubFilter == "/ETSI.CAdES.detached" for f in fields)
+        widgets = {f.objgen for f in fields}
+        del root.AcroForm
+        if "/Extensions" in root:
+            del root.Extensions
+        for page in pdf.pages:
+            if "/Annots" in page.obj:
+                kept = [a for a in page.Annots if a.objgen not in widgets]
+                if kept:
+                    page.Annots = pikepdf.Array(kept)
+                else:
+                    del page.Annots
+        report = pikepdf.pdfa.check(pdf, "3b")
+        assert report.verdict == "pass", report.findings
+    check_pdfa3b(path)
+
+
 def _pdf_datetime(value: str) -> object:
     import datetime as dt
     import re

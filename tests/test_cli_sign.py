@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, NameObject, StreamObject
 
-from helpers import SIGNING_ENV, SIGNING_YAML, pdfsig, run_cli, write_tiny
+from helpers import SIGNING_ENV, SIGNING_YAML, check_signed_pdfa3b, pdfsig, run_cli, write_tiny
 
 DETAILS = ["--patient", "Jane Doe", "--dob", "1980-02-03", "--date", "2026-12-01"]
 ANSWERS = {
@@ -150,6 +150,7 @@ def test_archive_seals_the_record_and_refuses_tampered_forms(
     code, _, err = run_cli(project, "archive", str(packets["filled"]), "-o", str(target))
     assert code == 0, err
     assert "sealed (PAdES B-B)" in err
+    check_signed_pdfa3b(target)  # the command's record, sealed from a certified packet
     report = pdfsig(target)
     assert "Signature is Valid" in report and "Total document signed" in report
     code, out, _ = run_cli(project, "verify", str(target))

@@ -84,7 +84,7 @@ def test_bad_rows_are_reported_by_line_and_a_rerun_makes_only_what_is_missing(
     assert "made 1, skipped 2 (already there), failed 0" in stdout
     assert len(list(out.glob("*.pdf"))) == 3
     report = list(csv.reader(io.StringIO((out / "report.csv").read_text("utf-8-sig"))))
-    assert report[0] == ["row", "file", "status", "message", "mail", "warning"]
+    assert report[0] == ["row", "file", "status", "message", "mail", "warning", "print"]
     assert [(r[0], r[2]) for r in report[1:]] == [("2", "skipped"), ("3", "made"), ("4", "skipped")]
 
 
@@ -109,7 +109,7 @@ def test_report_cells_cannot_be_formulas(project: Path, tmp_path: Path) -> None:
     assert code == 2, err
     text = (tmp_path / "out/report.csv").read_text("utf-8-sig")
     cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
-    assert len(cells) == 4 * 6
+    assert len(cells) == 4 * 7
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
     assert "Plus" not in text and "Eve" not in text
 

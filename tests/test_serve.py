@@ -419,7 +419,10 @@ def test_serve_refuses_a_remote_address_without_allow_remote(tiny: Path, monkeyp
     assert "Traceback" not in err
 
 
-def test_serve_allow_remote_warns(tiny: Path, monkeypatch: Any) -> None:
+def test_serve_allow_remote_needs_accounts_uses_the_production_server_and_warns(
+    tiny: Path, monkeypatch: Any
+) -> None:
+    import handouts.web.production as production
     import handouts.web.server as server
 
     class FakeServer:
@@ -431,20 +434,29 @@ def test_serve_allow_remote_warns(tiny: Path, monkeypatch: Any) -> None:
         def server_close(self) -> None:
             pass
 
-    seen: list[tuple[str, int]] = []
+    seen: list[tuple[str, str, int]] = []
 
-    def fake(app: Any, host: str, port: int) -> FakeServer:
-        seen.append((host, port))
-        return FakeServer()
+    def fake(kind: str) -> Any:
+        def make(app: Any, host: str, port: int, *args: Any) -> FakeServer:
+            seen.append((kind, host, port))
+            return FakeServer()
 
-    monkeypatch.setattr(server, "make_server", fake)
+        return make
+
+    monkeypatch.setattr(server, "make_server", fake("werkzeug"))
+    monkeypatch.setattr(production, "ProductionServer", fake("cheroot"))
+    code, _, err = run_cli(tiny, "serve", "--host", "0.0.0.0", "--allow-remote", "--port", "8123")
+    assert code == 2 and "no staff accounts yet" in err
+    monkeypatch.setenv("DESK_PW", "a long enough password")
+    assert run_cli(tiny, "users", "add", "desk", "--password-env", "DESK_PW")[0] == 0
     code, _, err = run_cli(tiny, "serve", "--host", "0.0.0.0", "--allow-remote", "--port", "8123")
     assert code == 0, err
-    assert seen == [("0.0.0.0", 8123)]
-    assert "warning:" in err and "patient data" in err
+    assert seen == [("cheroot", "0.0.0.0", 8123)]
+    assert "warning:" in err and "without TLS" in err and "login required" in err
     assert "http://0.0.0.0:8123/" in err
     code, _, err = run_cli(tiny, "serve", "--host", "127.0.0.1")
-    assert code == 0 and "warning" not in err
+    assert code == 0 and "warning" not in err and "login required" not in err
+    assert seen[-1][0] == "werkzeug"
 
 
 def test_loopback_addresses() -> None:

@@ -7,12 +7,14 @@ nobody here wrote can judge it: pyHanko's validator through `verify`, and popple
 from __future__ import annotations
 
 import datetime as dt
+import io
 import shutil
 import stat
 from pathlib import Path
 from typing import Any
 
 import pikepdf
+import pikepdf.pdfa
 import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, StreamObject, TextStringObject
@@ -25,6 +27,7 @@ from helpers import (
     SIGNING_ENV,
     SIGNING_YAML,
     check_pdfa3b,
+    check_signed_pdfa3b,
     pdfsig,
     pdftotext,
     qualified_name,
@@ -152,6 +155,37 @@ def test_wrong_or_missing_password_is_one_clear_error(project: Path) -> None:
         load_identity(project, missing, SIGNING_ENV)
 
 
+def test_a_key_only_pdf_2_can_declare_is_refused(tmp_path: Path) -> None:
+    """An Ed25519 signature is declared only in PDF 2.0 (ISO/TS 32002): a record sealed with it
+    would stop being PDF/A-3, so such a key file is refused when loaded, naming the file."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    from handouts.sign.identity import load_identity
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Edwards Clinic")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, None)
+    )  # fmt: skip
+    secret = SIGNING_ENV["HANDOUTS_SIGNING_PASSWORD"].encode()
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys/clinic.p12").write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"clinic", key, cert, None, serialization.BestAvailableEncryption(secret)
+        )
+    )
+    with pytest.raises(ProjectError, match=r"clinic\.p12: its key is not RSA or EC"):
+        load_identity(tmp_path, SETTINGS, SIGNING_ENV)
+
+
 def test_a_password_key_in_the_settings_is_refused() -> None:
     from pydantic import ValidationError
 
@@ -188,6 +222,20 @@ def test_certified_packet_is_valid_for_pyhanko_and_pdfsig(certified: Path, trust
     report = pdfsig(certified)
     assert "Signature is Valid" in report and "Total document signed" in report
     assert "ETSI.CAdES.detached" in report
+
+
+def test_certification_keeps_the_packet_pdf_1_7(unsigned_packet: bytes, certified: Path) -> None:
+    """pyHanko would declare ISO/TS 32002 for the P-256 key and make the packet PDF 2.0, which
+    its PDF/UA-1 claim (and PDF/A-3, for the record made from it) cannot be: only ETSI's ESIC
+    extension for PAdES in PDF 1.7 is declared."""
+    with pikepdf.open(io.BytesIO(unsigned_packet)) as before:
+        assert "/Extensions" not in before.Root
+        header = before.pdf_version
+    with pikepdf.open(certified) as pdf:
+        assert pdf.pdf_version == header and header <= "1.7"
+        assert str(pdf.Root.get("/Version")) == "/1.7"  # PAdES's base version, as pyHanko sets it
+        assert set(pdf.Root.Extensions.keys()) == {"/ESIC"}
+        assert pdf.Root.Extensions.ESIC.BaseVersion == "/1.7"
 
 
 def test_certification_keeps_the_packet_and_adds_a_few_kilobytes(
@@ -407,6 +455,59 @@ def test_verdicts_never_quote_patient_data(certified: Path, trust: Any, tmp_path
         assert "Jane" not in text and "Sam Lee" not in text
 
 
+PDFIUM_TEXTS = {"patient.signature": "Jane Doe"}
+PDFIUM_CLICKS = {
+    ("contraindication.pregnancy", "no"),
+    ("contraindication.metal-allergy", "yes"),
+    ("consent.agree", "Yes"),
+}
+
+
+def test_a_form_saved_by_pdfium_as_chromium_does_is_a_broken_signature(
+    project: Path, certified: Path, trust: Any, tmp_path: Path
+) -> None:
+    """Chromium's PDF viewer saves with PDFium's FPDF_SaveAsCopy and no flags: a whole new file,
+    so the bytes the certification signed are gone. That is tampering for screen and verify
+    (exit 1), and poppler agrees; the patient's answers are still there to read."""
+    from handouts.intake.screen import screen_path
+    from pdfiumfill import pdfium_fill
+
+    saved = pdfium_fill(certified, tmp_path / "chromium.pdf", PDFIUM_TEXTS, PDFIUM_CLICKS, incremental=False)
+    assert not saved.read_bytes().startswith(certified.read_bytes()[:1000])  # rewritten from the start
+    fields = PdfReader(saved).get_fields()
+    assert fields["patient.signature"]["/V"] == "Jane Doe"
+    assert fields["contraindication.metal-allergy"]["/V"] == "/yes"
+    result = verify(saved, trust)
+    assert result.status == "invalid" and result.exit_code == 1
+    assert not result.signatures[0].intact
+    assert "Digest Mismatch" in pdfsig(saved)
+    screened = screen_path(saved, project)
+    assert screened.status == "tampered"
+
+
+def test_pdfiums_incremental_save_keeps_the_signed_bytes_but_pyhanko_cannot_read_it(
+    certified: Path, trust: Any, tmp_path: Path
+) -> None:
+    """A known limit, kept as a tripwire: PDFium's incremental save (FPDF_INCREMENTAL) appends
+    to the signed bytes, and poppler calls the signature valid, but it ends the update with a
+    cross-reference stream that has no /Type /XRef (ISO 32000-1 Table 17 requires one), which
+    pyHanko's reader (and pypdf's) refuses, so verify cannot judge the fill (unreadable). With a classic
+    cross-reference table PDFium also rewrites every page, resource and widget it loaded,
+    its reals rounded to single precision, which pyHanko's field rules refuse. When this test
+    fails, PDFium or pyHanko has changed: see whether PDFium's fills now verify."""
+    from pdfiumfill import pdfium_fill
+
+    saved = pdfium_fill(certified, tmp_path / "pdfium.pdf", PDFIUM_TEXTS, PDFIUM_CLICKS, incremental=True)
+    assert saved.read_bytes().startswith(certified.read_bytes())
+    with pikepdf.open(saved) as pdf:  # qpdf tolerates it (and pypdf, like pyHanko, does not)
+        values = {f.fully_qualified_name: str(f.value) for f in pdf.acroform.fields}
+        assert values["patient.signature"] == "Jane Doe"
+        assert values["contraindication.metal-allergy"] == "/yes"
+    assert "Signature is Valid" in pdfsig(saved)
+    result = verify(saved, trust)
+    assert result.status == "unreadable" and "KeyError" in str(result.error)
+
+
 def test_fill_of_a_certified_packet_is_read_back_by_pypdf(certified: Path, tmp_path: Path) -> None:
     filled = fill_incrementally(certified, tmp_path / "filled.pdf", ANSWERS)
     fields = PdfReader(filled).get_fields()
@@ -419,27 +520,50 @@ def test_fill_of_a_certified_packet_is_read_back_by_pypdf(certified: Path, tmp_p
 # --- sealed records ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def record(certified: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+def _record(form: Path, folder: Path) -> bytes:
     from handouts.intake.archive import archive_form
 
-    folder = tmp_path_factory.mktemp("record")
-    filled = fill_incrementally(certified, folder / "filled.pdf", {**ANSWERS, "patient.date": "2026-12-01"})
+    filled = fill_incrementally(form, folder / "filled.pdf", {**ANSWERS, "patient.date": "2026-12-01"})
     return archive_form(filled).pdf
 
 
+@pytest.fixture(scope="module")
+def record(certified: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The record archived from a filled certified packet."""
+    return _record(certified, tmp_path_factory.mktemp("record"))
+
+
+@pytest.fixture(scope="module")
+def unsigned_record(unsigned_packet: bytes, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The record archived from a filled packet that was never certified."""
+    folder = tmp_path_factory.mktemp("unsigned-record")
+    (folder / "packet.pdf").write_bytes(unsigned_packet)
+    return _record(folder / "packet.pdf", folder)
+
+
+def test_a_record_archived_from_a_certified_form_is_pdfa_for_pikepdf(record: bytes, tmp_path: Path) -> None:
+    """The form's signature declarations (ESIC, its /Version) do not follow it into the record."""
+    (tmp_path / "record.pdf").write_bytes(record)
+    report = pikepdf.pdfa.validate_written(tmp_path / "record.pdf", "3b")
+    assert report.verdict == "pass", report.findings
+    with pikepdf.open(tmp_path / "record.pdf") as pdf:
+        assert "/Extensions" not in pdf.Root and "/Version" not in pdf.Root and "/Perms" not in pdf.Root
+
+
+@pytest.mark.parametrize("source", ["certified", "unsigned"])
 def test_sealed_record_stays_pdfa_and_is_wholly_signed(
-    record: bytes, identity: Any, trust: Any, tmp_path: Path
+    source: str, record: bytes, unsigned_record: bytes, identity: Any, trust: Any, tmp_path: Path
 ) -> None:
     from handouts.sign.seal import seal
 
     import uacheck
 
-    (tmp_path / "record.pdf").write_bytes(record)
+    archived = record if source == "certified" else unsigned_record
+    (tmp_path / "record.pdf").write_bytes(archived)
     check_pdfa3b(tmp_path / "record.pdf")  # as archived
     sealed = tmp_path / "sealed.pdf"
-    sealed.write_bytes(seal(record, identity))
-    check_pdfa3b(sealed)
+    sealed.write_bytes(seal(archived, identity))
+    check_signed_pdfa3b(sealed)  # pikepdf's validator, then check_pdfa3b
     assert uacheck.check(sealed, claims_ua=False) == []  # still tagged: the seal's field is off the page
     report = pdfsig(sealed)
     assert "Signature is Valid" in report and "Total document signed" in report
@@ -533,7 +657,7 @@ def test_a_time_stamped_record_is_pades_b_t_and_stays_pdfa(
     sealed = tmp_path / "sealed.pdf"
     sealed.write_bytes(seal(record, identity, timestamp_url=url))
     assert requests  # the authority was asked
-    check_pdfa3b(sealed)
+    check_signed_pdfa3b(sealed)
     report = pdfsig(sealed)
     assert "Signature is Valid" in report and "Total document signed" in report
     result = verify(sealed, trust)

@@ -1,6 +1,7 @@
 """Dates in one place: reading what a person typed, and writing long dates in a language.
 
-Typed dates are YYYY-MM-DD only (unambiguous in every language, and what the forms hold);
+Typed times of day (an appointment's) are 09:30, 9:30, 14.05, 9h30 or 2:30 pm. Typed dates are
+YYYY-MM-DD only (unambiguous in every language, and what the forms hold);
 long dates ("December 1, 2026", "1 décembre 2026") are babel's, or babel's format kept in the
 build snapshot so that a packet need not load babel and its locale data.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from handouts.errors import UsageError
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+TIME_OF_DAY = re.compile(r"^(\d{1,2})[:.h](\d{2})(?::(\d{2}))?\s*([ap]\.?m\.?)?$", re.IGNORECASE)
 
 
 def parse_date(field: str, value: str | None) -> dt.date | None:
@@ -30,6 +32,25 @@ def parse_date(field: str, value: str | None) -> dt.date | None:
     # The value itself stays out of the message: it may be a date of birth.
     raise UsageError(
         "{field} is not a real date; use YYYY-MM-DD, e.g. 1980-02-03", field=field, code="not-a-date"
+    )
+
+
+def parse_time(field: str, value: str | None) -> dt.time | None:
+    """Parse a time of day (None when empty); refuse anything else, naming the field."""
+    if value is None or not value.strip():
+        return None
+    found = TIME_OF_DAY.match(value.strip())
+    if found:
+        hour, minute, second = int(found[1]), int(found[2]), int(found[3] or 0)
+        half = (found[4] or "").lower().replace(".", "")
+        if half and 1 <= hour <= 12:
+            hour = hour % 12 + (12 if half == "pm" else 0)
+        elif half:
+            hour = 99  # "13:00 pm"
+        if hour < 24 and minute < 60 and second < 60:
+            return dt.time(hour, minute, second)
+    raise UsageError(
+        "{field} is not a time of day written HH:MM (e.g. 09:30)", field=field, code="not-a-time"
     )
 
 

@@ -33,6 +33,9 @@ class Exit(enum.IntEnum):
     NOT_SENT = 4
     # screen, archive: a certified form was changed after signing, beyond filling it in
     TAMPERED = 5
+    # not printed (CUPS not running, no printer, a printer stopped or a job refused): run again
+    # (6 is left to the scan port's "needs review", made at the same time)
+    NOT_PRINTED = 7
 
 
 # screen's verdicts, in the order a folder's exit code takes the worst (worst last).
@@ -238,3 +241,9 @@ def choose_brand(value: str | None, default: str | None, choices: Sequence[str],
             choices=", ".join(choices),
         )
     return default
+
+
+class PrintError(HandoutsError):
+    """Nothing could be printed (CUPS not running, not answering, or without printers)."""
+
+    exit_code = Exit.NOT_PRINTED

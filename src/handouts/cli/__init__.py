@@ -28,6 +28,8 @@ COMMANDS = {
     "serve": "handouts.cli.serve:serve",
     "init": "handouts.cli.scaffold:init",
     "new": "handouts.cli.scaffold:new",
+    "printers": "handouts.cli.printers:printers",
+    "users": "handouts.cli.users:users",
     "register": "handouts.cli.register:register",
     "keys": "handouts.cli.sign:keys",
     "verify": "handouts.cli.sign:verify",

@@ -2,7 +2,9 @@
 
 The gate is the one place the CLI turns a HandoutsError into its lines on stderr and its exit
 code (errors.Exit); commands never catch our errors themselves. Fields are spelled as the
-options that carry them: `dob` -> `--dob`, `name_pattern` -> `--name-pattern`.
+options that carry them: `dob` -> `--dob`, `name_pattern` -> `--name-pattern`; a settings key
+(`printing.printer`) as handouts.yaml writes it; a command whose fields are not options (an
+argument, a prompt) says how it spells them with `spell_as`.
 """
 
 from __future__ import annotations
@@ -24,12 +26,22 @@ Exit codes:
   0  success
   1  build --check: out/ is not what a build would produce
   2  bad input: content, settings, command-line values, or a failed output
+  3  screen: incomplete; verify: unsigned
+  4  email not sent (server, login or recipient)
+  5  screen, archive: a certified form was changed after signing
+  7  not printed (CUPS not running, no printer, printer stopped, job refused)
 """
+SPELLING = "handouts.spelling"
 
 
 def flag(field: str) -> str:
-    """A field as the CLI names it: its option."""
-    return "--" + field.replace("_", "-")
+    """A field as the CLI names it: its option (a dotted settings key stays as it is)."""
+    return field if "." in field else "--" + field.replace("_", "-")
+
+
+def spell_as(ctx: click.Context, **names: str) -> None:
+    """Name these fields so in this command's errors (e.g. name="NAME" for an argument)."""
+    ctx.meta.setdefault(SPELLING, {}).update(names)
 
 
 class HandoutsGroup(click.Group):
@@ -55,7 +67,8 @@ class HandoutsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HandoutsError as exc:
-            for line in exc.lines(flag):
+            names: dict[str, str] = ctx.meta.get(SPELLING, {})
+            for line in exc.lines(lambda field: names.get(field) or flag(field)):
                 click.echo(line, err=True)
             ctx.exit(exc.exit_code)
 

@@ -10,18 +10,21 @@ import click
 
 from handouts.cli.common import output_option, project_of, quiet, split_list
 from handouts.cli.progress import TerminalBar
-from handouts.errors import MailError, Problem, UsageError
+from handouts.errors import MailError, PrintError, Problem, UsageError
 
 if TYPE_CHECKING:
     from handouts.packet.batch import RowResult
+    from handouts.printing.step import PrintStep
 
 PACKETS_HELP = """\b
 CSV columns (a header row is required; only 'patient' must be there):
-  patient, patient_ref, dob, date, therapist, area, docs, lang, brand, email
+  patient, patient_ref, dob, date, time, therapist, area, docs, lang, brand, email
 Exit codes:
-  0  every row made (and sent, with --email)
+  0  every row made (and sent, with --email; printed, with --print)
   2  a row or a setting needs fixing (see the messages), the other rows were made
   4  some messages were not sent (server, login or recipient); run again to send just those
+  7  some packets were not printed (printer stopped, job refused), or CUPS is not running;
+     run again to print just those
 """
 
 
@@ -56,6 +59,9 @@ Exit codes:
     type=click.Path(file_okay=False, path_type=Path),
     help="With --email: write the message as an .eml file into this folder instead of sending it.",
 )
+@click.option("--print", "print_", is_flag=True, help="Print the packet (see printing: in handouts.yaml).")
+@click.option("--printer", metavar="NAME", help="With --print: this printer (see 'handouts printers').")
+@click.option("--copies", type=int, help="With --print: this many copies.")
 @click.pass_context
 def packet(
     ctx: click.Context,
@@ -75,6 +81,9 @@ def packet(
     name_pattern: str | None,
     email: str | None,
     eml_dir: Path | None,
+    print_: bool,
+    printer: str | None,
+    copies: int | None,
 ) -> None:
     """Make one patient's packet: chosen documents, details printed, consent pre-filled."""
     from handouts.atomic import atomic_write
@@ -102,6 +111,15 @@ def packet(
             raise UsageError("{field} needs {email} ADDRESS: who the message is for", field="eml")
         recipient = check_address(email)
         mail = MailStep(load_catalogue(project), eml_dir)
+    check_print_options(
+        print_, {"printer": bool(printer), "copies": copies is not None}, password, "password"
+    )
+    step: PrintStep | None = None
+    if print_:  # the printer is resolved before anything is made
+        from handouts.content.catalogue import load_config
+        from handouts.printing.step import PrintStep
+
+        step = PrintStep(load_config(project).printing, printer, copies)
     request = PacketRequest(person, split_list(docs), brand, lang, fillable, large_print, bool(password))
     made = make_packet(project, request, state=state)
     data = protect(made.pdf, password) if password else made.pdf
@@ -130,6 +148,24 @@ def packet(
         if not outcome.ok:
             raise MailError("{path}: {outcome}", path=target, outcome=outcome)
         click.echo(f"{outcome.status} {outcome.detail or target}", err=True)
+    if step is not None:
+        printed = step.print_packet(target.name, data, large_print)
+        if not printed.ok:
+            raise PrintError("{path}: {outcome}", path=target, outcome=printed)
+        click.echo(f"printed {target} on {step.printer}: job {printed.detail}", err=True)
+
+
+def check_print_options(print_: bool, given: dict[str, bool], password: str | None, secret: str) -> None:
+    """Refuse a print option without --print, and printing an encrypted packet (secret: its field)."""
+    extra = [name for name, on in given.items() if on]
+    if extra and not print_:
+        raise UsageError("{field} goes with {print}", field=extra[0], code="needs-print")
+    if print_ and password is not None:
+        raise UsageError(
+            "{print}: a printer cannot open a password-protected packet; leave out {field} or {print}",
+            field=secret,
+            code="encrypted",
+        )
 
 
 @click.command("packets", epilog=PACKETS_HELP)
@@ -145,7 +181,7 @@ def packet(
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the packets, report.csv and sent-log.json.",
+    help="Folder for the packets, report.csv, sent-log.json and print-log.json.",
 )
 @click.option("--fillable", is_flag=True, help="Keep the consent forms fillable for the patients.")
 @click.option("--large-print", is_flag=True, help="Use the large-print documents.")
@@ -157,6 +193,15 @@ def packet(
     type=click.Path(file_okay=False, path_type=Path),
     help="Write the emails as .eml files into this folder instead of sending them.",
 )
+@click.option(
+    "--print",
+    "print_",
+    is_flag=True,
+    help="Print each packet, in the CSV's order (by its 'time' column when there is one).",
+)
+@click.option("--printer", metavar="NAME", help="With --print: this printer (see 'handouts printers').")
+@click.option("--copies", type=int, help="With --print: this many copies of each packet.")
+@click.option("--reprint", is_flag=True, help="With --print: print again what print-log.json lists.")
 @click.pass_context
 def packets(
     ctx: click.Context,
@@ -167,15 +212,32 @@ def packets(
     password_env: str | None,
     email: bool,
     eml_dir: Path | None,
+    print_: bool,
+    printer: str | None,
+    copies: int | None,
+    reprint: bool,
 ) -> None:
-    """Make a packet for every appointment in a CSV file; optionally email each one."""
+    """Make a packet for every appointment in a CSV file; optionally email or print each one."""
     from handouts.packet.batch import BatchOptions, run_batch
     from handouts.register.hooks import batch_hooks
     from handouts.register.record import open_register
 
     project = project_of(ctx)
     password = _password(password_env) if password_env else None
-    options = BatchOptions(out_dir, fillable, large_print, password, email, eml_dir)
+    given = {"printer": bool(printer), "copies": copies is not None, "reprint": reprint}
+    check_print_options(print_, given, password, "password_env")
+    options = BatchOptions(
+        out_dir,
+        fillable,
+        large_print,
+        password,
+        email,
+        eml_dir,
+        print=print_,
+        printer=printer,
+        copies=copies,
+        reprint=reprint,
+    )
     options = batch_hooks(open_register(project.root), options)
     label = str(csv_path)
     with RowProgress(label, quiet(ctx)) as progress:
@@ -195,6 +257,11 @@ def packets(
             click.echo(
                 f"sent {report.mailed('sent')}, already sent {report.mailed('already sent')}, "
                 f"not sent {report.mailed('not sent')}{paper_only}"
+            )
+        if print_:
+            click.echo(
+                f"printed {report.printed('printed')}, already printed {report.printed('already printed')}, "
+                f"not printed {report.printed('not printed')}"
             )
         click.echo(f"report: {out_dir / 'report.csv'}")
     ctx.exit(report.exit_code)
@@ -242,6 +309,12 @@ class RowProgress(TerminalBar):
                 self._done(f"{result.mail.status} {result.file} (row {result.line})")
             else:
                 self.problem(f"row {result.line}: {result.mail}")
+        if result.printed is not None:
+            if result.printed.ok:
+                job = f", job {result.printed.detail}" if result.printed.detail else ""
+                self._done(f"{result.printed.status} {result.file} (row {result.line}{job})")
+            else:
+                self.problem(f"row {result.line}: {result.printed}")
         self.advance(f"row {result.line}")
 
     def _done(self, line: str) -> None:

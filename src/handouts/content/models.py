@@ -114,6 +114,73 @@ class SmtpSettings(Model):
         return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.security]
 
 
+# CUPS refuses queue names with spaces, '/', '\\', '#', quotes or '?' (lpadmin -p), and
+# longer than 127 bytes; refusing them here gives the error a line in handouts.yaml.
+PrinterName = Annotated[str, StringConstraints(pattern=r"^[^\s/\\#'\"?]{1,127}$")]
+# CUPS media names: A4, Letter, na_letter_8.5x11in, iso_a4_210x297mm, A4.Borderless, ...
+MediaName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
+Sides = Literal["one-sided", "two-sided-long-edge", "two-sided-short-edge"]
+MAX_COPIES = 100
+
+
+class JobOptions(Model):
+    """What a print job asks of the printer; None leaves the queue's own default."""
+
+    sides: Sides | None = None
+    media: MediaName | None = None
+    copies: int | None = Field(default=None, ge=1, le=MAX_COPIES)
+
+    def over(self, base: JobOptions) -> JobOptions:
+        """These options, with base's where these leave one unset."""
+        return JobOptions(
+            sides=self.sides or base.sides,
+            media=self.media or base.media,
+            copies=self.copies or base.copies,
+        )
+
+    def lp_args(self) -> list[str]:
+        """The options as arguments of CUPS's `lp`."""
+        args: list[str] = []
+        if self.copies is not None:
+            args += ["-n", str(self.copies)]
+        if self.sides is not None:
+            args += ["-o", f"sides={self.sides}"]
+        if self.media is not None:
+            args += ["-o", f"media={self.media}"]
+        return args
+
+
+class PrintSettings(JobOptions):
+    """handouts.yaml `printing:`; every key optional, so `printing: {}` means the default queue."""
+
+    printer: PrinterName | None = None  # None: the system's default destination
+    # A large-print packet may ask for other paper or one-sided printing.
+    large_print: JobOptions | None = None
+
+    def options(self, large_print: bool = False, copies: int | None = None) -> JobOptions:
+        """The job options for one packet (copies from the command line win)."""
+        base = JobOptions(sides=self.sides, media=self.media, copies=self.copies)
+        chosen = self.large_print.over(base) if large_print and self.large_print else base
+        return chosen if copies is None else chosen.model_copy(update={"copies": copies})
+
+
+class ServeSettings(Model):
+    """How `handouts serve` listens (handouts.yaml `serve:`); command-line options win."""
+
+    host: Short | None = None
+    port: int | None = Field(default=None, ge=0, le=65535)
+    tls_cert: Short | None = None  # PEM files, relative to the project folder
+    tls_key: Short | None = None
+    behind_proxy: bool = False
+    login: bool = False  # a login on loopback too
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServeSettings:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("give both 'tls_cert' and 'tls_key', or neither")
+        return self
+
+
 class SigningSettings(Model):
     """The clinic's signing identity (handouts.yaml `signing:`); its password only from the environment."""
 
@@ -163,6 +230,8 @@ class ProjectConfig(Model):
     # False: only the project's own documents, none of the package's starter documents.
     starter_documents: bool = True
     smtp: SmtpSettings | None = None
+    printing: PrintSettings | None = None
+    serve: ServeSettings | None = None
     signing: SigningSettings | None = None
     # Checked by the register's own parser, which packets use without loading this model.
     # (`register` itself is taken: pydantic's models are ABCs, and ABCs have a register method.)

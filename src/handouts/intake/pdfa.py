@@ -64,7 +64,11 @@ ALLOWED_NAMED = {"/NextPage", "/PrevPage", "/FirstPage", "/LastPage"}
 FLAGS_OFF = 1 | 2 | 32 | 256
 PRINT = 4
 # Catalog entries PDF/A forbids, or that pointed at what the archive removed or replaces.
-CATALOG_DROPPED = ("/AA", "/AcroForm", "/Perms", "/Requirements", "/Version", "/AF", "/Metadata")
+# /Extensions declared what the form used and the record does not carry: a certified form's
+# signature (ETSI's ESIC extension), its encryption (Adobe's); the record's seal declares its own.
+CATALOG_DROPPED = (
+    "/AA", "/AcroForm", "/Perms", "/Requirements", "/Version", "/Extensions", "/AF", "/Metadata"
+)  # fmt: skip
 _PDF_DATE = re.compile(
     r"D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:(Z)|([+-])(\d{2})'?(\d{2})?'?)?$"
 )

@@ -1,17 +1,24 @@
-"""Read a day's appointments from CSV, and write CSV reports that a spreadsheet cannot execute."""
+"""Read a day's appointments from CSV, put them in the day's order, and write CSV reports that a
+spreadsheet cannot execute."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from handouts.errors import Problem, UsageError
 
+T = TypeVar("T")
+
 REQUIRED = ("patient",)
-COLUMNS = ("patient", "patient_ref", "dob", "date", "therapist", "area", "docs", "lang", "brand", "email")
+COLUMNS = (
+    "patient", "patient_ref", "dob", "date", "time", "therapist", "area", "docs", "lang", "brand", "email",
+)  # fmt: skip
 MAX_BYTES = 10_000_000
 MAX_ROWS = 10_000
 # A spreadsheet treats a cell starting with one of these as a formula (or, for tab and
@@ -46,6 +53,11 @@ def read_appointments(path: Path, label: str | None = None) -> Appointments:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{name}: cannot read: {exc.strerror}") from None
+    return parse_appointments(data, name)
+
+
+def parse_appointments(data: bytes, name: str) -> Appointments:
+    """Read a CSV given as bytes (an upload, kept in memory); name is what messages call it."""
     if len(data) > MAX_BYTES:
         raise UsageError(f"{name}: {len(data)} bytes is more than a day's appointments; split the file")
     try:
@@ -101,6 +113,20 @@ def read_appointments(path: Path, label: str | None = None) -> Appointments:
         known = {col: cell for col, cell in zip(header, cells, strict=False) if col in COLUMNS}
         result.rows.append(Row(line, known))
     return result
+
+
+def day_order(items: Sequence[T], when: Callable[[T], tuple[dt.date | None, dt.time | None]]) -> list[T]:
+    """Items in appointment order: by date, then time; untimed ones after the timed ones of their day.
+
+    The sort is stable, so rows at the same time (or without one) keep the CSV's order: a
+    walk-in added at the end of the list comes last.
+    """
+
+    def key(item: T) -> tuple[dt.date, bool, dt.time]:
+        day, time = when(item)
+        return (day or dt.date.min, time is None, time or dt.time.min)
+
+    return sorted(items, key=key)
 
 
 def safe_cell(value: object) -> str:

@@ -1,10 +1,12 @@
-"""Make a day's packets from an appointments CSV, and optionally email each one.
+"""Make a day's packets from an appointments CSV, and optionally email or print each one.
 
 Every row goes through the same checks and code as `handouts packet`. A row's file name
 depends only on its inputs, so a re-run skips rows whose packet is already there, and the
-sent log keeps a re-run from mailing anything twice. Messages about a row name its line in
-the CSV, never the patient. The consent register comes in through BatchOptions' hooks (the
-CLI sets them), so this stage imports no database code.
+sent log and the print log keep a re-run from mailing or printing anything twice. Rows are
+made in the day's order: the CSV's, or by date and `time` when the CSV has times (so the
+printer gets them in appointment order). Messages about a row name its line in the CSV,
+never the patient. The consent register comes in through BatchOptions' hooks (the CLI sets
+them), so this stage imports no database code.
 """
 
 from __future__ import annotations
@@ -17,21 +19,27 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from handouts.atomic import atomic_write, locked, remove_partials
 from handouts.build.index import CatalogueIndex
 from handouts.content.catalogue import Catalogue, load_catalogue
-from handouts.errors import Exit, HandoutsError, Problem, UsageError
+from handouts.dates import parse_date, parse_time
+from handouts.errors import Exit, HandoutsError, InputErrors, Problem, UsageError
 from handouts.mail.compose import Letter, check_address
 from handouts.mail.send import MailStep, Outcome, Sent
 from handouts.mail.sentlog import SentLog
-from handouts.packet.appointments import Row, read_appointments, report_csv
+from handouts.packet.appointments import Row, day_order, read_appointments, report_csv
 from handouts.packet.make import Packet, make_packet, resolve_request
 from handouts.packet.naming import packet_flags, patient_id
 from handouts.packet.protect import check_password, protect
 from handouts.packet.request import DEFAULT_DOCS, PacketRequest, Patient, check_patient_ref, make_patient
 from handouts.project import Project
+
+if TYPE_CHECKING:
+    # Imported when a run prints: a run without --print loads no printing code.
+    from handouts.printing.printlog import PrintLog
+    from handouts.printing.step import PrintOutcome, PrintStep
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,10 @@ class BatchOptions:
     email: bool = False  # send each packet to the row's email address
     eml_dir: Path | None = None  # write .eml files there instead of sending
     today: dt.date | None = None
+    print: bool = False  # queue each packet on the printer, in the day's order
+    printer: str | None = None  # default: printing.printer, else the system's default
+    copies: int | None = None
+    reprint: bool = False  # print again what the print log says was printed
     # The consent register's hooks: a packet is about to be written (raise to fail the row);
     # a message went out, was written or was not sent; which patient references must consent
     # again (current consent versions, the CSV's references -> a warning per reference).
@@ -65,6 +77,7 @@ class RowResult:
     message: str | None = None  # why the row failed: names columns, never the patient
     mail: Outcome | None = None
     warning: str | None = None  # e.g. the patient must sign the consent form again
+    printed: PrintOutcome | None = None
 
 
 @dataclass
@@ -80,14 +93,19 @@ class BatchReport:
     def mailed(self, status: str) -> int:
         return sum(1 for r in self.results if r.mail is not None and r.mail.status == status)
 
+    def printed(self, status: str) -> int:
+        return sum(1 for r in self.results if r.printed is not None and r.printed.status == status)
+
     @property
     def exit_code(self) -> Exit:
-        """Bad input when a row needs fixing, not sent when only sending failed (try again later)."""
+        """Bad input when a row needs fixing, not sent / not printed when only that failed (try again)."""
         if any(r.status == "failed" for r in self.results):
             return Exit.BAD_INPUT
         unsent = [r.mail for r in self.results if r.mail is not None and not r.mail.ok]
         if unsent:
             return Exit.BAD_INPUT if any(m.fixable for m in unsent) else Exit.NOT_SENT
+        if any(r.printed is not None and not r.printed.ok for r in self.results):
+            return Exit.NOT_PRINTED
         return Exit.OK
 
 
@@ -99,7 +117,7 @@ def run_batch(
     on_row: Callable[[RowResult], None] | None = None,
     csv_label: str | None = None,
 ) -> BatchReport:
-    """Make (and mail) every row's packet; bad rows are reported and skipped, the others made."""
+    """Make (and mail, and print) every row's packet; bad rows are reported and skipped, the others made."""
     started = time.perf_counter()
     check_password(options.password)
     label = csv_label or str(csv_path)
@@ -120,6 +138,11 @@ def run_batch(
     recorder = _Recorder(options.on_mailed) if options.on_mailed is not None else None
     mail = MailStep(cat, options.eml_dir, recorder) if sending else None
     warnings = _consent_warnings(cat, appointments.rows, options)
+    printer: PrintStep | None = None
+    if options.print:  # the printer is resolved before anything is made
+        from handouts.printing.step import PrintStep
+
+        printer = PrintStep(cat.config.printing, options.printer, options.copies, options.reprint)
     if on_start:
         on_start(len(appointments.rows), report.warnings)
     for result in report.results:
@@ -131,19 +154,36 @@ def run_batch(
         if mail is not None:
             stack.enter_context(mail)
         sent_log = SentLog(out_dir) if mail is not None and mail.mailer is not None else None
-        for row in appointments.rows:
-            result = _one_row(project, index, row, options, mail, sent_log, recorder)
+        print_log: PrintLog | None = None
+        if printer is not None:
+            from handouts.printing.printlog import PrintLog
+
+            print_log = PrintLog(out_dir)
+        for row in _in_day_order(appointments.rows, options.today):
+            result, pdf = _one_row(project, index, row, options, mail, sent_log, recorder)
             if result.status != "failed":
                 result.warning = warnings.get(_chart_number(row) or "")
+            if printer is not None and result.file is not None:
+                # The title is the file name, never the patient's; the packet stays in --out either way.
+                result.printed = printer.print_packet(result.file, pdf, options.large_print, print_log)
+                log.info("row %d: print %s", row.line, result.printed.status)
             report.results.append(result)
             if on_row:
                 on_row(result)
         report.results.sort(key=lambda r: r.line)
         rows = [
-            (r.line, r.file or "", r.status, r.message or "", str(r.mail) if r.mail else "", r.warning or "")
+            (
+                r.line,
+                r.file or "",
+                r.status,
+                r.message or "",
+                str(r.mail) if r.mail else "",
+                r.warning or "",
+                str(r.printed) if r.printed else "",
+            )
             for r in report.results
         ]
-        header = ("row", "file", "status", "message", "mail", "warning")
+        header = ("row", "file", "status", "message", "mail", "warning", "print")
         atomic_write(out_dir / REPORT, report_csv(header, rows))
     report.seconds = time.perf_counter() - started
     return report
@@ -157,7 +197,8 @@ def _one_row(
     mail: MailStep | None,
     sent_log: SentLog | None,
     recorder: _Recorder | None = None,
-) -> RowResult:
+) -> tuple[RowResult, bytes]:
+    """The row's result, and its packet's bytes when mailing or printing needs them."""
     try:
         person, request, recipient = read_row(project, index, row, options, mail is not None)
         plan = resolve_request(index, request)
@@ -166,7 +207,8 @@ def _one_row(
         target = options.out_dir / name
         if target.exists():
             result = RowResult(row.line, "skipped", name)
-            pdf = target.read_bytes() if mail is not None and recipient else b""
+            needed = (mail is not None and recipient) or options.print
+            pdf = target.read_bytes() if needed else b""
         else:
             packet = make_packet(project, request)
             pdf = protect(packet.pdf, options.password) if options.password else packet.pdf
@@ -182,7 +224,7 @@ def _one_row(
         log.info("row %d: %s %s", row.line, result.status, name)
     except HandoutsError as exc:
         log.info("row %d: failed", row.line)
-        return RowResult(row.line, "failed", message=row_message(exc))
+        return RowResult(row.line, "failed", message=row_message(exc)), b""
     if mail is not None:
         letter = Letter(name, pdf, plan.brand, plan.lang, plan.documents, person.date, options.fillable,
                         patient_id(person, plan.documents, flags), person.ref)  # fmt: skip
@@ -191,7 +233,7 @@ def _one_row(
             result.message = f"not recorded in the register: {row_message(recorder.failed)}"
             recorder.failed = None
         log.info("row %d: mail %s", row.line, result.mail.status)
-    return result
+    return result, pdf
 
 
 class _Recorder:
@@ -239,21 +281,47 @@ def _mail_row(mail: MailStep, sent_log: SentLog | None, letter: Letter, recipien
         return Outcome("not sent", row_message(exc), fixable=True)
 
 
+def _in_day_order(rows: list[Row], today: dt.date | None) -> list[Row]:
+    """The CSV's order, or appointment order when the CSV has times (bad cells fail later)."""
+    if not any(row.get("time") for row in rows):
+        return rows
+
+    def when(row: Row) -> tuple[dt.date | None, dt.time | None]:
+        try:
+            return parse_date("date", row.get("date")) or today or dt.date.today(), parse_time(
+                "time", row.get("time")
+            )
+        except UsageError:
+            return None, None
+
+    return day_order(rows, when)
+
+
 def read_row(
     project: Project, index: CatalogueIndex, row: Row, options: BatchOptions, sending: bool
 ) -> tuple[Patient, PacketRequest, str | None]:
     """Check a row's cells as `handouts packet` checks its options; problems name the column."""
-    person = make_patient(
-        project,
-        row.get("patient"),
-        row.get("dob"),
-        row.get("date"),
-        row.get("therapist"),
-        row.get("area"),
-        today=options.today,
-        index=index,
-        patient_ref=row.get("patient_ref"),
-    )
+    problems: list[HandoutsError] = []
+    try:
+        person = make_patient(
+            project,
+            row.get("patient"),
+            row.get("dob"),
+            row.get("date"),
+            row.get("therapist"),
+            row.get("area"),
+            today=options.today,
+            index=index,
+            patient_ref=row.get("patient_ref"),
+        )
+    except InputErrors as exc:
+        problems += exc.errors
+    try:
+        parse_time("time", row.get("time"))
+    except UsageError as exc:
+        problems.append(exc)
+    if problems:
+        raise InputErrors(problems)
     docs_cell = row.get("docs")
     docs = tuple(d for d in DOC_SEPARATORS.split(docs_cell) if d) if docs_cell else DEFAULT_DOCS
     lang = row.get("lang")  # spreadsheets capitalise: "EN" is en

@@ -252,6 +252,7 @@ _loaded: dict[tuple[str, int, int, bytes], Identity] = {}
 
 
 def _load(path: Path, secret: bytes) -> Identity:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     try:
@@ -264,6 +265,12 @@ def _load(path: Path, secret: bytes) -> Identity:
         raise ProjectError(f"{path}: cannot open: wrong password, or not a PKCS#12 (.p12) file") from None
     if key is None or certificate is None:
         raise ProjectError(f"{path}: holds no private key and certificate; export both into the .p12 file")
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        # An EdDSA (or DSA) signature is declared only in PDF 2.0, and the sealed records stay
+        # PDF/A-3, which is PDF 1.7 (see signer.py).
+        raise ProjectError(
+            f"{path}: its key is not RSA or EC; signatures in PDF/A-3 records need one of those"
+        )
     return Identity(path, certificate, key, tuple(extra))
 
 

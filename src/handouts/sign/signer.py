@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields, signers, timestamps
+from pyhanko.sign.signers.constants import ESIC_EXTENSION_1
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
@@ -74,6 +75,24 @@ class _MetadataKeepingWriter(IncrementalPdfFileWriter):
 
     def _update_meta(self) -> None:
         return None
+
+
+class _VersionKeepingPdfSigner(signers.PdfSigner):
+    """pyHanko's PdfSigner, declaring only the extension a PAdES signature needs in PDF 1.7.
+
+    pyHanko's extension hook (`register_extensions`) declares ISO/TS 32002 for an ECDSA key
+    on the P-256, P-384 or P-521 curve (ours, from `keys init`). That is an extension of
+    PDF 2.0, so pyHanko also raises the catalog's /Version to 2.0, which PDF/A-3 (ISO 19005-3
+    6.1.2: at most 1.7) and PDF/UA-1, both based on PDF 1.7, do not allow. In a PDF 1.7 file
+    a PAdES signature (ETSI.CAdES.detached, with RSA or ECDSA and SHA-256) is declared by
+    ETSI's ESIC extension: that is the one declaration made here, as pyHanko makes it
+    (a file below 1.7 is raised to 1.7). `load_identity` accepts RSA and EC keys only, so
+    nothing needs what only PDF 2.0 declares (EdDSA, SHA-3).
+    """
+
+    def register_extensions(self, pdf_out: Any, *, md_algorithm: str) -> None:
+        pdf_out.ensure_output_version(version=(1, 7))
+        pdf_out.register_extension(ESIC_EXTENSION_1)
 
 
 _signers: dict[str, _LoadedKeySigner] = {}
@@ -138,7 +157,7 @@ def sign(pdf: bytes, identity: Identity, request: SignRequest, password: str | N
             if not password:
                 raise OutputError("the packet is encrypted: certifying it needs its password")
             writer.encrypt(password.encode("utf-8"))
-        pdf_signer = signers.PdfSigner(
+        pdf_signer = _VersionKeepingPdfSigner(
             meta, signer=signer, timestamper=timestamper, new_field_spec=_field(request)
         )
         out = pdf_signer.sign_pdf(writer, bytes_reserved=reserve)

@@ -1,4 +1,5 @@
-"""Create the Flask app: security headers, CSRF checks, uploads kept in memory, nothing logged.
+"""Create the Flask app: the login guard, security headers, CSRF checks, uploads kept in memory,
+nothing logged.
 
 Patient data lives only in one request: forms are POSTed (an access log shows the path, never
 a body), responses carry `Cache-Control: no-store`, uploads stay in memory, and an unexpected
@@ -13,7 +14,7 @@ import logging
 import secrets
 import traceback
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from flask import Flask, Request, Response, render_template, request
 from flask.typing import ResponseReturnValue
@@ -21,9 +22,13 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityEr
 
 from handouts.intake.screen import MAX_PDF_BYTES
 from handouts.project import Project
-from handouts.web import frontdesk
+from handouts.web import daypage, frontdesk
+from handouts.web.auth import init_auth
 from handouts.web.csrf import csrf_ok, csrf_token
 from handouts.web.state import EXTENSION, WebState
+
+if TYPE_CHECKING:
+    from handouts.web.users import Users
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +66,16 @@ def create_app(
     today: Callable[[], dt.date] = dt.date.today,
     max_request_bytes: int = MAX_REQUEST_BYTES,
     trusted_hosts: list[str] | None = LOOPBACK_NAMES,
+    login: bool | None = None,
+    users: Users | None = None,
+    secure_cookie: bool = False,
 ) -> Flask:
-    """Return the app; with preview, also the preview pages (and a file watcher unless watch=False)."""
+    """Return the app; with preview, also the preview pages (and a file watcher unless watch=False).
+
+    login: whether every route needs a staff login; by default it does when the app answers
+    any host name (trusted_hosts=None: served beyond loopback). users: the accounts (default:
+    the project's users.json). secure_cookie: the session cookie only over HTTPS.
+    """
     app = Flask(__name__)
     app.request_class = MemoryRequest
     app.config.update(
@@ -80,7 +93,15 @@ def create_app(
     app.jinja_env.autoescape = True
     web_state = WebState(project, preview, today)
     app.extensions[EXTENSION] = web_state
+    if users is None:
+        from handouts.web.users import Users
+
+        users = Users.of_project(project.root)
+    # The guard is the first before_request function: registered before the CSRF check below.
+    required = login if login is not None else trusted_hosts is None
+    web_state.auth = init_auth(app, users, required=required, secure_cookie=secure_cookie)
     app.register_blueprint(frontdesk.bp)
+    app.register_blueprint(daypage.bp)
     if preview:
         from handouts.web import preview as preview_pages
         from handouts.web.watch import Watcher, watched_folders

@@ -72,6 +72,7 @@ class Choices:
     default_lang: str
     email_configured: bool
     default_brand: str | None = None  # None: several brands and no default_brand: the desk must choose
+    printer_configured: bool = False  # printing: in handouts.yaml: Print goes to the clinic printer
 
 
 def _choices(cat: Catalogue) -> Choices:
@@ -88,6 +89,7 @@ def _choices(cat: Catalogue) -> Choices:
         default_lang=lang,
         email_configured=cat.config.smtp is not None,
         default_brand=cat.default_brand,
+        printer_configured=cat.config.printing is not None,
     )
 
 
@@ -210,6 +212,8 @@ def packet() -> ResponseReturnValue:
         )
     if action == "email":
         return _email(cat, values, patient, made, file_name)
+    if action == "print" and cat.config.printing is not None:
+        return _print(cat, values, made, file_name, request_.large_print)
     disposition = "inline" if action == "print" else "attachment"
     response = Response(made.pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'{disposition}; filename="{file_name}"'
@@ -323,6 +327,22 @@ def _email(
         return render_page(values=values, errors={"email": f"Not sent: {outcome.detail}"}, status=502)
     web.sent.add(key)
     return render_page(values=values, notice="The packet was sent to the patient's email address.")
+
+
+def _print(
+    cat: Catalogue, values: dict[str, Any], made: Packet, file_name: str, large_print: bool
+) -> ResponseReturnValue:
+    """Queue the packet on the clinic printer (printing: in handouts.yaml), from memory."""
+    from handouts.printing.step import PrintStep
+
+    try:
+        step = PrintStep(cat.config.printing)
+    except HandoutsError as exc:
+        return render_page(values=values, page_errors=exc.lines(label), status=503)
+    outcome = step.print_packet(file_name, made.pdf, large_print)
+    if not outcome.ok:
+        return render_page(values=values, page_errors=[f"Not printed: {outcome.detail}"], status=502)
+    return render_page(values=values, notice=f"Sent to the printer {step.printer} (job {outcome.detail}).")
 
 
 @bp.post("/screen")

@@ -1,4 +1,4 @@
-"""Serve the app with werkzeug's threaded WSGI server, on loopback unless told otherwise."""
+"""Serve the app with werkzeug's threaded WSGI server, on loopback (beyond it: web.production)."""
 
 from __future__ import annotations
 
@@ -24,19 +24,20 @@ def is_loopback(host: str) -> bool:
 
 
 def check_host(host: str, allow_remote: bool) -> None:
-    """Refuse an address other machines can reach unless the user said so."""
+    """Refuse plain HTTP on an address other machines can reach unless the user said so."""
     if not is_loopback(host) and not allow_remote:
         raise UsageError(
-            "{field} {address}: other machines could reach the page and patient data; "
-            "use 127.0.0.1, or add {allow_remote} if you really mean it",
+            "{field} {address}: other machines could reach the page and patient data; use TLS "
+            "({tls_cert} and {tls_key}) or {behind_proxy}, or add {allow_remote} for plain HTTP "
+            "on a network you trust",
             field="host",
             address=host,
         )
 
 
-def url(host: str, port: int, path: str = "/") -> str:
+def url(host: str, port: int, path: str = "/", scheme: str = "http") -> str:
     shown = f"[{host.strip('[]')}]" if ":" in host else host
-    return f"http://{shown}:{port}{path}"
+    return f"{scheme}://{shown}:{port}{path}"
 
 
 class _QuietPolling(logging.Filter):

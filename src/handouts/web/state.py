@@ -1,4 +1,5 @@
-"""What every request of one app shares: the project, the clock, locks and the preview's watcher.
+"""What every request of one app shares: the project, the clock, locks, the preview's watcher,
+the login policy and the front desk's day list.
 
 Blueprints import this module, never the app factory, so the app and its pages never import
 each other.
@@ -15,8 +16,10 @@ from typing import TYPE_CHECKING, cast
 from flask import current_app
 
 from handouts.project import Project
+from handouts.web.day import DayDesk
 
 if TYPE_CHECKING:
+    from handouts.web.auth import Auth
     from handouts.web.watch import Watcher
 
 EXTENSION = "handouts"
@@ -36,6 +39,10 @@ class WebState:
     sent: set[str] = field(default_factory=set)
     # The consent register, opened on first use (see records.py): a Register, or OFF.
     register: object = None
+    # The login policy, its sessions and throttles (web.auth); the app factory sets it.
+    auth: Auth | None = None
+    # Today's list and its one background run (web.day), in this process's memory only.
+    desk: DayDesk = field(default_factory=DayDesk)
 
 
 def state() -> WebState:
