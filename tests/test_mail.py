@@ -76,8 +76,10 @@ def inbox(server: tuple[Inbox, int], project: Path) -> Inbox:
 
 
 def smtp_settings(project: Path, port: int, extra: str = "") -> None:
+    """The tiny project's settings (with French when it has French) and an smtp: block."""
+    french = (project / "content/contraindications/fr.yaml").is_file()
     (project / "handouts.yaml").write_text(
-        tiny_settings(langs=("en", "fr"))
+        tiny_settings(langs=("en", "fr") if french else ("en",))
         + f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n  from: clinic@example.org\n"
         f"  timeout: 5\n{extra}",
         "utf-8",
