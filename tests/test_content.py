@@ -131,9 +131,7 @@ def test_all_problems_are_reported_in_one_run(make_project: Make) -> None:
 
 def test_missing_message_is_reported(make_project: Make) -> None:
     messages = starter_text("messages/en.yaml")
-    root = make_project(
-        {**french(), "content/messages/fr.yaml": messages.replace("page: Page\n", "")}, "p2"
-    )
+    root = make_project({**french(), "content/messages/fr.yaml": messages.replace("page: Page\n", "")}, "p2")
     code, _, err = run_cli(root, "validate")
     assert code == 2
     assert "content/messages/fr.yaml: message 'page' is missing" in err

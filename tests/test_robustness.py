@@ -600,8 +600,7 @@ def test_mail_server_that_hangs_up_mid_message(day_project: Path, tmp_path: Path
 
     def settings_for(port: int) -> None:
         (project / "handouts.yaml").write_text(
-            tiny_settings()
-            + f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n"
+            tiny_settings() + f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n"
             "  from: c@example.org\n  timeout: 5\n"
         )
 
