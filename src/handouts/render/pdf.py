@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -35,20 +35,24 @@ def _font_config() -> Any:
     return _FONT_CONFIG
 
 
+Serve = Callable[[Path], "Path | None"]
+"""For a file a document asks for: the file to give it, or None to refuse (Layers.serve)."""
+
+
 def _project_fetcher() -> type[Any]:
-    """Build (once) a URLFetcher subclass that serves only files below allowed folders."""
+    """Build (once) a URLFetcher subclass that serves only the files its resolver gives."""
     global _fetcher_class
     if _fetcher_class is not None:
         return _fetcher_class
     from weasyprint.urls import URLFetcher
 
     class ProjectFetcher(URLFetcher):  # type: ignore[misc]
-        """Refuse the network and any file outside the project's allowed folders."""
+        """Refuse the network and any file the project's layers do not serve."""
 
-        def __init__(self, allowed: Iterable[Path], inline: bool = False) -> None:
+        def __init__(self, serve: Serve, inline: bool = False) -> None:
             protocols = {"file", "data"} if inline else {"file"}
             super().__init__(allowed_protocols=protocols, allow_redirects=False)
-            self.allowed = [p.resolve() for p in allowed]
+            self.serve = serve
             self.inline = inline
             self.refused: list[str] = []
 
@@ -57,9 +61,9 @@ def _project_fetcher() -> type[Any]:
             if self.inline and parts.scheme == "data":
                 return super().fetch(url, headers)
             if parts.scheme == "file" and parts.netloc in ("", "localhost"):
-                path = Path(unquote(parts.path)).resolve()
-                if any(path.is_relative_to(root) for root in self.allowed) and path.is_file():
-                    return super().fetch(path.as_uri(), headers)
+                path = self.serve(Path(unquote(parts.path)))
+                if path is not None:
+                    return super().fetch(path.resolve().as_uri(), headers)
             self.refused.append(url)
             raise ValueError(f"refused to load {url}: outside the project")
 
@@ -67,9 +71,9 @@ def _project_fetcher() -> type[Any]:
     return ProjectFetcher
 
 
-def url_fetcher(allowed: Iterable[Path], inline: bool = False) -> Any:
-    """A WeasyPrint URL fetcher serving only files below the allowed folders (and data: URLs, if inline)."""
-    return _project_fetcher()(allowed, inline)
+def url_fetcher(serve: Serve, inline: bool = False) -> Any:
+    """A WeasyPrint URL fetcher serving only the files `serve` gives (and data: URLs, if inline)."""
+    return _project_fetcher()(serve, inline)
 
 
 @contextlib.contextmanager
@@ -109,14 +113,14 @@ def html_to_pdf(
     html: str,
     *,
     base_url: Path,
-    allowed: Iterable[Path],
+    serve: Serve,
     identifier: bytes,
     forms: bool = False,
     tags: bool = True,
     on_layout: Callable[[list[Any]], None] | None = None,
     inline_images: bool = False,
 ) -> tuple[bytes, int]:
-    """Render html to PDF bytes and page count; fail if it loaded anything outside `allowed`.
+    """Render html to PDF bytes and page count; fail if it asked for anything `serve` refuses.
 
     on_layout, if given, sees the laid-out pages (weasyprint Page objects) before writing:
     the form map is recorded from them (render.formmap.record). inline_images: the html's
@@ -126,7 +130,7 @@ def html_to_pdf(
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
-    fetcher = url_fetcher(allowed, inline_images)
+    fetcher = url_fetcher(serve, inline_images)
     cache: dict[str, Any] = {} if inline_images else _IMAGE_CACHE
     try:
         source = weasyprint.HTML(string=html, base_url=base_url.resolve().as_uri() + "/", url_fetcher=fetcher)
@@ -154,7 +158,7 @@ def html_to_pdf(
         refused = ", ".join(sorted(set(fetcher.refused))[:3])
         raise UnsafeResourceError(
             f"refused to load {refused}: documents may only use files in the project's "
-            "templates/ and content/ folders"
+            "templates/ and content/ folders, or the files of its theme and the package they stand in for"
         )
     assert isinstance(pdf, bytes)
     return pdf, len(document.pages)

@@ -73,6 +73,11 @@ def archive_scan(path: Path, project_root: Path | None) -> ArchiveResult:
     return ArchiveResult(pdf, count, sum(1 for a in form.result.answers.values() if a), form.result, None)
 
 
+def _serve_nothing(path: Path) -> Path | None:
+    """The record loads no file: its images are data: URLs and its fonts the system's."""
+    return None
+
+
 def _render(html: str, scan: bytes, day: dt.date) -> tuple[bytes, int]:
     import pypdf
     from pypdf import PdfReader, PdfWriter
@@ -85,7 +90,7 @@ def _render(html: str, scan: bytes, day: dt.date) -> tuple[bytes, int]:
         raw, _ = html_to_pdf(
             html,
             base_url=here,
-            allowed=[],
+            serve=_serve_nothing,
             identifier=hashlib.sha256(scan).digest()[:16],
             inline_images=True,
         )
