@@ -22,7 +22,7 @@ from handouts.render.formmap import FormMap
 from handouts.render.formmap import load as load_map
 from handouts.render.scanmarks import ScanId, decode, encode, stamp
 
-from helpers import check_pdfa3b, copy_project, pdftotext, run_cli
+from helpers import check_pdfa3b, copy_project, override, pdftotext, run_cli
 
 DOC = "tiny-consent"
 PRINT = f"tiny/en/{DOC}.pdf"
@@ -307,6 +307,20 @@ def test_an_output_whose_form_map_is_gone_is_rebuilt(built_project: Path) -> Non
     code, out, err = run_cli(built_project, "build")
     assert code == 0 and f"built: {PRINT}" in out + err and "built 1," in out + err
     assert (built_project / "out/formmaps" / f"{entry['form_map']}.json").is_file()
+
+
+def test_a_consent_override_without_the_scan_names_is_refused(built_project: Path) -> None:
+    """A clinic's consent template that dropped the consent box's data-scan name: its printed
+    consents fail with one line naming what is missing (never a form that cannot be read back)."""
+    template = override(built_project, "templates/consent.html.j2")
+    text = template.read_text("utf-8")
+    assert text.count(' data-scan="consent"') == 1
+    template.write_text(text.replace(' data-scan="consent"', ""), "utf-8")
+    code, out, err = run_cli(built_project, "build")
+    assert code != 0, out + err
+    problems = [line for line in (out + err).splitlines() if "consent layout" in line]
+    assert problems and all("no box recorded for consent;" in line for line in problems), out + err
+    assert "Traceback" not in out + err and f"built: {PRINT}" not in out + err
 
 
 def test_page_of_an_older_version(two_versions: Path) -> None:

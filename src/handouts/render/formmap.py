@@ -223,7 +223,9 @@ def record(pages: list[Any], checklist: tuple[str, ...]) -> list[PageMap]:
     missing = [k for k in (*checklist, "consent", "patient.signature", "patient.date") if k not in seen]
     if missing:
         raise RenderError(
-            f"consent layout: no box recorded for {', '.join(missing)} (see templates/consent.html.j2)"
+            f"consent layout: no box recorded for {', '.join(missing)}; a consent template "
+            "(templates/consent.html.j2, the project's or its theme's) must keep the data-scan names "
+            "of the built-in theme's boxes and lines"
         )
     return result
 
