@@ -317,7 +317,7 @@ def test_tls_is_served_with_the_given_certificate(tls_server: tuple[int, ssl.SSL
     login = connection.getresponse()
     assert login.status == 200 and "Log in" in login.read().decode()
     assert "Secure" in (login.getheader("Set-Cookie") or "")
-    assert login.getheader("Server", "").startswith("handouts") or "Cheroot" in login.getheader("Server", "")
+    assert login.getheader("Server") == "gunicorn"  # the production server, not werkzeug's
     connection.close()
     # A client that does not trust the certificate cannot talk to it.
     with pytest.raises(ssl.SSLError):
@@ -331,7 +331,7 @@ def test_tls_is_served_with_the_given_certificate(tls_server: tuple[int, ssl.SSL
         answer = plain.getresponse()
         assert answer.status == 400 and b"Log in" not in answer.read()
     except ConnectionError:
-        pass  # cheroot's plain-text 400 may lose the race with its closing the connection
+        pass  # gunicorn closes the connection when the TLS handshake fails
 
 
 def test_a_bad_certificate_is_one_line(project: Path, tmp_path: Path) -> None:
@@ -350,30 +350,60 @@ def test_a_bad_certificate_is_one_line(project: Path, tmp_path: Path) -> None:
     assert re.match(r"^--tls-key: .*missing.pem is not a file", caught.value.worded(flag))
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is pid (from /proc)."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
 def test_serve_beyond_loopback_runs_the_production_server_with_tls(project: Path, tmp_path: Path) -> None:
-    """The real command, in its own process, listening on every address; we connect over loopback."""
+    """The real command, in its own process, listening on every address; we connect over loopback.
+
+    It is gunicorn with one worker process; its log has paths, never query strings; Ctrl+C in
+    its terminal (SIGINT to its process group) lets the request in flight finish.
+    """
     import os
+    import signal
+    import socket
     import subprocess
     import sys
+    import threading
     import time
 
     cert, key = make_certificate(tmp_path)
-    args = ["--project", str(project), "serve", "--host", "0.0.0.0", "--port", "0"]
+    args = ["-v", "--project", str(project), "serve", "--host", "0.0.0.0", "--port", "0"]
     cmd = [sys.executable, "-m", "handouts", *args, "--tls-cert", str(cert), "--tls-key", str(key)]
     process = subprocess.Popen(
-        cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        cmd,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,  # its own process group, as in a terminal of its own
     )
-    try:
-        assert process.stderr is not None
-        port = None
+    lines: list[str] = []
+    assert process.stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)
+    reader.start()
+
+    def wait_for(pattern: str) -> re.Match[str]:
         deadline = time.monotonic() + 30
-        lines = []
-        while port is None and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            lines.append(line)
-            found = re.search(r"front desk: https://0\.0\.0\.0:(\d+)/", line)
-            port = int(found.group(1)) if found else None
-            assert line or process.poll() is None, lines
+        while time.monotonic() < deadline:
+            for line in list(lines):
+                if found := re.search(pattern, line):
+                    return found
+            assert process.poll() is None or reader.is_alive(), lines
+            time.sleep(0.05)
+        raise AssertionError(f"no {pattern!r} in {lines}")
+
+    try:
+        port = int(wait_for(r"front desk: https://0\.0\.0\.0:(\d+)/").group(1))
         assert port, lines
         assert not any("warning" in line for line in lines)
         context = ssl.create_default_context(cafile=str(cert))
@@ -382,20 +412,55 @@ def test_serve_beyond_loopback_runs_the_production_server_with_tls(project: Path
         response = connection.getresponse()
         assert response.status == 302 and response.getheader("Location") == "/login?next=/"
         assert "Werkzeug" not in (response.getheader("Server") or "")
+        assert response.getheader("Server") == "gunicorn"
+        response.read()
+        # Paths only in the access log, and nothing of a query string in any message.
+        connection.request("GET", "/login?next=/Quintana")
+        assert connection.getresponse().read()
+        wait_for(r"INFO: 127\.0\.0\.1 GET /login -> 200 \(\d+ ms\)")
+        with context.wrap_socket(
+            __import__("socket").create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1"
+        ) as raw:
+            raw.sendall(b"GET /x?name=Quintana HTTP/1.1 extra\r\nHost: localhost\r\n\r\n")
+            assert raw.recv(100).startswith(b"HTTP/1.1 400")
+        wait_for(r"WARNING: Invalid request from ip=127\.0\.0\.1: .*/x\?…")
         connection.close()
+        # One gunicorn master (the command) and exactly one worker, its child.
+        wait_for(r"Booting worker with pid: (\d+)")
+        assert _children(process.pid) == [int(wait_for(r"Booting worker with pid: (\d+)").group(1))]
+        # Ctrl+C with a request in flight: the request is answered, then the server stops.
+        inflight = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=20)
+        body = b"csrf_token=none&name=reception&password=correct+horse+battery"
+        inflight.putrequest("POST", "/login")
+        inflight.putheader("Content-Type", "application/x-www-form-urlencoded")
+        inflight.putheader("Content-Length", str(len(body)))
+        inflight.endheaders(body[:10])
+        time.sleep(0.5)  # the worker has taken the request
+        os.killpg(process.pid, signal.SIGINT)
+        wait_for(r"Handling signal: int")
+        time.sleep(0.5)
+        inflight.send(body[10:])
+        answer = inflight.getresponse()
+        assert answer.status == 400 and "Form expired" in answer.read().decode()  # no session: no CSRF secret
+        assert process.wait(20) == 0
+        assert not _children(process.pid)
+        with pytest.raises(ConnectionRefusedError):
+            http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=5).request("GET", "/")
+        reader.join(5)
+        assert "Quintana" not in "".join(lines)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
 
 
 def test_behind_a_proxy_the_forwarded_client_is_the_client(
     project: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from handouts.web.production import ProductionServer, trust_proxy
+    from handouts.web.production import ProductionServer
 
     app, policy = guarded_app(project, secure_cookie=True)
-    trust_proxy(app)
-    server = ProductionServer(app, "127.0.0.1", 0)
+    server = ProductionServer(app, "127.0.0.1", 0, behind_proxy=True)  # trusts the proxy (ProxyFix)
     server.start()
     try:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)

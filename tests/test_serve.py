@@ -436,21 +436,21 @@ def test_serve_allow_remote_needs_accounts_uses_the_production_server_and_warns(
     seen: list[tuple[str, str, int]] = []
 
     def fake(kind: str) -> Any:
-        def make(app: Any, host: str, port: int, *args: Any) -> FakeServer:
+        def make(app: Any, host: str, port: int, *args: Any, **kwargs: Any) -> FakeServer:
             seen.append((kind, host, port))
             return FakeServer()
 
         return make
 
     monkeypatch.setattr(server, "make_server", fake("werkzeug"))
-    monkeypatch.setattr(production, "ProductionServer", fake("cheroot"))
+    monkeypatch.setattr(production, "ProductionServer", fake("gunicorn"))
     code, _, err = run_cli(tiny, "serve", "--host", "0.0.0.0", "--allow-remote", "--port", "8123")
     assert code == 2 and "no staff accounts yet" in err
     monkeypatch.setenv("DESK_PW", "a long enough password")
     assert run_cli(tiny, "users", "add", "desk", "--password-env", "DESK_PW")[0] == 0
     code, _, err = run_cli(tiny, "serve", "--host", "0.0.0.0", "--allow-remote", "--port", "8123")
     assert code == 0, err
-    assert seen == [("cheroot", "0.0.0.0", 8123)]
+    assert seen == [("gunicorn", "0.0.0.0", 8123)]
     assert "warning:" in err and "without TLS" in err and "login required" in err
     assert "http://0.0.0.0:8123/" in err
     code, _, err = run_cli(tiny, "serve", "--host", "127.0.0.1")

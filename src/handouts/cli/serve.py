@@ -2,7 +2,8 @@
 
 On loopback it is werkzeug's development server without a login (unless --login). Beyond
 loopback, or behind a reverse proxy, every route needs a staff login and the server is
-cheroot (web.production), with TLS from --tls-cert/--tls-key or the proxy's.
+gunicorn (web.production: one worker process with threads), with TLS from --tls-cert/--tls-key
+or the proxy's.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Listen:
     tls: Tls | None
     behind_proxy: bool
     login: bool  # a login required on every route
-    production: bool  # cheroot rather than werkzeug's development server
+    production: bool  # gunicorn rather than werkzeug's development server
 
 
 def decide(
@@ -143,11 +144,9 @@ def serve(
     )
     server: Any
     if listen.production:
-        from handouts.web.production import ProductionServer, trust_proxy
+        from handouts.web.production import ProductionServer
 
-        if listen.behind_proxy:
-            trust_proxy(app)
-        server = ProductionServer(app, listen.host, listen.port, listen.tls)
+        server = ProductionServer(app, listen.host, listen.port, listen.tls, behind_proxy=listen.behind_proxy)
     else:
         server = make_server(app, listen.host, listen.port)
     bound = server.port
