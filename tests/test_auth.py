@@ -105,27 +105,39 @@ def _sample(converter: str) -> str:
     return {"int": "1", "float": "1.0", "uuid": "00000000-0000-0000-0000-000000000000"}.get(converter, "x")
 
 
-def test_every_route_needs_a_login(guarded: tuple[Flask, Auth]) -> None:
-    app, _ = guarded
-    client = app.test_client()
-    token = csrf(client)  # a valid CSRF token does not stand in for a login
-    checked = 0
+def _every_route(app: Flask) -> Iterator[tuple[str, str, str]]:
+    """(endpoint, method, path) for every rule of the app, with a sample value for each argument."""
     for rule in app.url_map.iter_rules():
         path = rule.rule
         for arg in rule.arguments:
             converter = type(rule._converters[arg]).__name__.removesuffix("Converter").lower()
             path = re.sub(rf"<(?:[^:>]+:)?{arg}>", _sample(converter), path)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            response = client.open(path, method=method, data={"csrf_token": token})
-            if rule.endpoint in PUBLIC_ENDPOINTS:
-                continue
-            checked += 1
-            if method == "GET":
-                assert response.status_code == 302, (method, path)
-                assert response.headers["Location"].startswith("/login?next="), path
-            else:
-                assert response.status_code in (401, 403), (method, path, response.status_code)
-                assert "Log in first" in response.get_data(as_text=True)
+            yield rule.endpoint, method, path
+
+
+def _refused(method: str, path: str, status: int, location: str, body: str) -> None:
+    """An unauthenticated request's answer: the login page for a GET, 401/403 for the rest."""
+    if method == "GET":
+        assert status == 302, (method, path, status)
+        assert location.startswith("/login?next="), (path, location)
+    else:
+        assert status in (401, 403), (method, path, status)
+        assert "Log in first" in body, (method, path)
+
+
+def test_every_route_needs_a_login(guarded: tuple[Flask, Auth]) -> None:
+    app, _ = guarded
+    client = app.test_client()
+    token = csrf(client)  # a valid CSRF token does not stand in for a login
+    checked = 0
+    for endpoint, method, path in _every_route(app):
+        response = client.open(path, method=method, data={"csrf_token": token})
+        if endpoint in PUBLIC_ENDPOINTS:
+            continue
+        checked += 1
+        location = response.headers.get("Location", "")
+        _refused(method, path, response.status_code, location, response.get_data(as_text=True))
     assert checked >= 8  # front desk, packet, screen, preview pages, logout ...
     assert {"auth.login", "static"} == PUBLIC_ENDPOINTS
     # Nothing else answers either: an unknown path gets 401, not a 404 that maps the site.
@@ -290,7 +302,8 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def tls_server(project: Path, tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext]]:
+def tls_server(project: Path, tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, Flask]]:
+    """gunicorn (web.production) serving the guarded app over TLS, with a certificate made here."""
     from handouts.web.production import ProductionServer, Tls
 
     cert, key = make_certificate(tmp_path)
@@ -299,13 +312,13 @@ def tls_server(project: Path, tmp_path: Path) -> Iterator[tuple[int, ssl.SSLCont
     server.start()
     context = ssl.create_default_context(cafile=str(cert))
     try:
-        yield server.port, context
+        yield server.port, context, app
     finally:
         server.server_close()
 
 
-def test_tls_is_served_with_the_given_certificate(tls_server: tuple[int, ssl.SSLContext]) -> None:
-    port, context = tls_server
+def test_tls_is_served_with_the_given_certificate(tls_server: tuple[int, ssl.SSLContext, Flask]) -> None:
+    port, context, _ = tls_server
     connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
     connection.request("GET", "/")
     response = connection.getresponse()
@@ -332,6 +345,31 @@ def test_tls_is_served_with_the_given_certificate(tls_server: tuple[int, ssl.SSL
         assert answer.status == 400 and b"Log in" not in answer.read()
     except ConnectionError:
         pass  # gunicorn closes the connection when the TLS handshake fails
+
+
+def test_every_route_needs_a_login_on_the_real_server_over_tls(
+    tls_server: tuple[int, ssl.SSLContext, Flask],
+) -> None:
+    """The same walk as above, through gunicorn and TLS: each request on a connection of its own."""
+    port, context, app = tls_server
+    checked = 0
+    for endpoint, method, path in _every_route(app):
+        if endpoint in PUBLIC_ENDPOINTS:
+            continue
+        connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+        body = "csrf_token=forged" if method != "GET" else None
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        assert response.getheader("Server") == "gunicorn"
+        _refused(method, path, response.status, response.getheader("Location", ""), response.read().decode())
+        connection.close()
+        checked += 1
+    assert checked >= 8
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    connection.request("GET", "/no/such/page")
+    assert connection.getresponse().status == 401  # not a 404 that maps the site
+    connection.close()
 
 
 def test_a_bad_certificate_is_one_line(project: Path, tmp_path: Path) -> None:
