@@ -23,7 +23,7 @@ from handouts.web.auth import PUBLIC_ENDPOINTS, Auth, Throttle
 from handouts.web.state import WebState
 from handouts.web.users import Users
 
-from helpers import copy_project
+from helpers import copy_project, run_cli
 
 PASSWORD = "correct horse battery"
 # Cheap argon2 for the tests (the defaults take about 0.1-0.5 s a hash, on purpose).
@@ -315,6 +315,7 @@ def tls_server(project: Path, tmp_path: Path) -> Iterator[tuple[int, ssl.SSLCont
         yield server.port, context, app
     finally:
         server.server_close()
+    assert server.exit_status == 0  # SIGTERM: gunicorn's master and worker stopped cleanly
 
 
 def test_tls_is_served_with_the_given_certificate(tls_server: tuple[int, ssl.SSLContext, Flask]) -> None:
@@ -486,6 +487,72 @@ def test_serve_beyond_loopback_runs_the_production_server_with_tls(project: Path
             http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=5).request("GET", "/")
         reader.join(5)
         assert "Quintana" not in "".join(lines)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+def test_a_taken_port_is_one_line_for_the_production_server(project: Path) -> None:
+    import socket
+
+    from handouts.web.production import ProductionServer
+
+    app, _ = guarded_app(project)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(UsageError) as caught:
+            ProductionServer(app, "127.0.0.1", port)
+        code, _, err = run_cli(project, "serve", "--host", "0.0.0.0", "--allow-remote", "--port", str(port))
+    assert re.fullmatch(rf"cannot listen on 127\.0\.0\.1:{port}: .+; choose another port", str(caught.value))
+    assert code == 2 and re.search(rf"cannot listen on 0\.0\.0\.0:{port}: .+; choose another --port\n$", err), err
+    assert "Traceback" not in err and "gunicorn" not in err
+
+
+def test_sigterm_stops_the_command_and_its_worker(project: Path) -> None:
+    """`serve` beyond loopback without TLS (a warning), stopped as systemd or `kill` stop it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["-v", "--project", str(project), "serve", "--host", "0.0.0.0", "--allow-remote", "--port", "0"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "handouts", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,
+    )
+    assert process.stderr is not None
+    try:
+        lines = []
+        worker = port = 0
+        deadline = time.monotonic() + 30
+        while not (worker and port) and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            assert line, lines  # the command is still running
+            lines.append(line)
+            if found := re.search(r"front desk: http://0\.0\.0\.0:(\d+)/", line):
+                port = int(found.group(1))
+            if found := re.search(r"Booting worker with pid: (\d+)", line):
+                worker = int(found.group(1))
+        assert worker and port, lines
+        assert "without TLS" in lines[0]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/")
+        assert connection.getresponse().status == 302
+        connection.close()
+        process.send_signal(signal.SIGTERM)  # to the master only: it stops its worker
+        rest = process.stderr.read()
+        assert process.wait(20) == 0, rest
+        assert f"Worker exiting (pid: {worker})" in rest and "Shutting down: Master" in rest
+        assert "Traceback" not in rest
+        with pytest.raises(ProcessLookupError):
+            os.kill(worker, 0)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

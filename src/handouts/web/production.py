@@ -105,7 +105,7 @@ class _Log(Logger):  # type: ignore[misc]  # gunicorn is untyped
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)  # errorlog and accesslog are None: no handlers of its own
-        self.error_log.propagate = True  # to the handlers of `handouts` (stderr)
+        self.error_log.propagate = True  # to the root logger's handler the CLI set up (stderr)
         self.error_log.setLevel(logging.NOTSET)  # and at their level (-v, -q)
         self.error_log.addFilter(_NO_QUERY)
 
@@ -248,6 +248,7 @@ class ProductionServer:
         self.port: int = self._socket.getsockname()[1]
         self._options = options | {"bind": [f"fd://{self._socket.fileno()}"]}
         self._child = 0
+        self.exit_status: int | None = None  # of the child of start(), once server_close() stopped it
 
     @property
     def scheme(self) -> str:
@@ -311,7 +312,10 @@ class ProductionServer:
         self._child = pid
 
     def server_close(self) -> None:
-        """Stop the child of start() as SIGTERM does (gracefully), and close this process's socket."""
+        """Stop the child of start() as SIGTERM does (gracefully), and close this process's socket.
+
+        exit_status is then the child's exit status (0: it stopped cleanly).
+        """
         self._socket.close()
         if not self._child:
             return
@@ -319,9 +323,11 @@ class ProductionServer:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + GRACEFUL_SECONDS + 5
         while time.monotonic() < deadline:
-            if os.waitpid(pid, os.WNOHANG)[0]:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                self.exit_status = os.waitstatus_to_exitcode(status)
                 return
             time.sleep(0.05)
         log.warning("the server (pid %d) did not stop in time: killed", pid)
         os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        self.exit_status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
