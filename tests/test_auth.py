@@ -458,7 +458,7 @@ def test_serve_beyond_loopback_runs_the_production_server_with_tls(project: Path
         assert connection.getresponse().read()
         wait_for(r"INFO: 127\.0\.0\.1 GET /login -> 200 \(\d+ ms\)")
         with context.wrap_socket(
-            __import__("socket").create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1"
+            socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1"
         ) as raw:
             raw.sendall(b"GET /x?name=Quintana\r\n\r\n")  # no HTTP version: gunicorn quotes the line
             assert raw.recv(100).startswith(b"HTTP/1.1 400")
@@ -507,7 +507,8 @@ def test_a_taken_port_is_one_line_for_the_production_server(project: Path) -> No
             ProductionServer(app, "127.0.0.1", port)
         code, _, err = run_cli(project, "serve", "--host", "0.0.0.0", "--allow-remote", "--port", str(port))
     assert re.fullmatch(rf"cannot listen on 127\.0\.0\.1:{port}: .+; choose another port", str(caught.value))
-    assert code == 2 and re.search(rf"cannot listen on 0\.0\.0\.0:{port}: .+; choose another --port\n$", err), err
+    assert code == 2, err
+    assert re.search(rf"cannot listen on 0\.0\.0\.0:{port}: .+; choose another --port\n$", err), err
     assert "Traceback" not in err and "gunicorn" not in err
 
 
