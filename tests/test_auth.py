@@ -304,7 +304,8 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def tls_server(project: Path, tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, Flask]]:
     """gunicorn (web.production) serving the guarded app over TLS, with a certificate made here."""
-    from handouts.web.production import ProductionServer, Tls
+    from handouts.web.production import ProductionServer
+    from handouts.web.server import Tls
 
     cert, key = make_certificate(tmp_path)
     app, _ = guarded_app(project, secure_cookie=True)
@@ -374,7 +375,8 @@ def test_every_route_needs_a_login_on_the_real_server_over_tls(
 
 
 def test_a_bad_certificate_is_one_line(project: Path, tmp_path: Path) -> None:
-    from handouts.web.production import ProductionServer, Tls
+    from handouts.web.production import ProductionServer
+    from handouts.web.server import Tls
 
     cert, key = make_certificate(tmp_path)
     other_cert, _ = make_certificate(tmp_path / ".." / tmp_path.name)  # same folder: overwritten pair

@@ -40,8 +40,6 @@ import ssl
 import sys
 import time
 import traceback
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
@@ -49,6 +47,7 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
 
 from handouts.errors import OutputError, UsageError, shown
+from handouts.web.server import Tls, listen_socket
 
 if TYPE_CHECKING:
     import socket
@@ -60,12 +59,6 @@ access_log = logging.getLogger("handouts.access")
 
 THREADS = 8  # a clinic's handful of desks; packets are made one at a time anyway
 GRACEFUL_SECONDS = 30  # for the requests in flight when the server is told to stop
-
-
-@dataclass(frozen=True)
-class Tls:
-    cert: Path
-    key: Path
 
 
 def trust_proxy(app: Flask) -> None:
@@ -217,8 +210,6 @@ class ProductionServer:
         behind_proxy: bool = False,
         threads: int = THREADS,
     ):
-        from handouts.web.server import listen_socket
-
         self.app = app
         self.tls = tls
         if behind_proxy:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handouts.errors import UsageError
@@ -12,6 +14,14 @@ from handouts.errors import UsageError
 if TYPE_CHECKING:
     from flask import Flask
     from werkzeug.serving import BaseWSGIServer
+
+
+@dataclass(frozen=True)
+class Tls:
+    """The certificate and private key (PEM files) the production server serves TLS with."""
+
+    cert: Path
+    key: Path
 
 
 def is_loopback(host: str) -> bool:
