@@ -515,7 +515,10 @@ def test_a_taken_port_is_one_line_for_the_production_server(project: Path) -> No
 
 
 def test_sigterm_stops_the_command_and_its_worker(project: Path) -> None:
-    """`serve` beyond loopback without TLS (a warning), stopped as systemd or `kill` stop it."""
+    """`serve` beyond loopback without TLS (a warning), stopped as systemd or `kill` stop it.
+
+    With --preview, so the file watcher runs in the worker; a HUP keeps the same worker.
+    """
     import os
     import signal
     import subprocess
@@ -523,6 +526,7 @@ def test_sigterm_stops_the_command_and_its_worker(project: Path) -> None:
     import time
 
     args = ["-v", "--project", str(project), "serve", "--host", "0.0.0.0", "--allow-remote", "--port", "0"]
+    args.append("--preview")
     process = subprocess.Popen(
         [sys.executable, "-m", "handouts", *args],
         stderr=subprocess.PIPE,
@@ -549,11 +553,17 @@ def test_sigterm_stops_the_command_and_its_worker(project: Path) -> None:
         connection.request("GET", "/")
         assert connection.getresponse().status == 302
         connection.close()
+        process.send_signal(signal.SIGHUP)  # gunicorn's reload would replace the worker (and the day)
+        while "HUP ignored" not in line:
+            line = process.stderr.readline()
+            assert line, lines
+            lines.append(line)
+        os.kill(worker, 0)  # still there
         process.send_signal(signal.SIGTERM)  # to the master only: it stops its worker
         rest = process.stderr.read()
         assert process.wait(20) == 0, rest
         assert f"Worker exiting (pid: {worker})" in rest and "Shutting down: Master" in rest
-        assert "Traceback" not in rest
+        assert "Traceback" not in rest and "Booting worker" not in rest  # no second worker
         with pytest.raises(ProcessLookupError):
             os.kill(worker, 0)
     finally:

@@ -17,8 +17,10 @@ calls serve_forever() and forks the worker. Where this differs from a plain `gun
 - Ctrl+C (SIGINT) stops gracefully, as SIGTERM does: the worker stops accepting and finishes
   the requests in flight (a packet being made) within graceful_timeout; gunicorn's own SIGINT
   is a quick shutdown. A second Ctrl+C while stopping is gunicorn's quick shutdown.
-- TTIN/TTOU cannot change the number of workers; the control socket (gunicornc, which can too)
-  is off.
+- TTIN/TTOU cannot change the number of workers, HUP does not reload (that replaces the worker)
+  and USR2 does not re-exec (a second `serve` could not bind the port): each logs a warning.
+  The worker ignores SIGHUP and SIGINT, which a terminal sends to the whole process group.
+  The control socket (gunicornc, which can change the workers too) is off.
 - TLS: gunicorn's certfile/keyfile, and its ssl_context hook to ask for TLS 1.2 at least; the
   hook also makes the context once (gunicorn's default factory reads the key file for every
   connection), checked here before serving so a bad certificate is a one-line error.
@@ -122,6 +124,16 @@ class _Arbiter(Arbiter):  # type: ignore[misc]
 
     def handle_int(self) -> None:
         self.handle_term()  # StopIteration: halt() stops the worker with SIGTERM, gracefully
+
+    def handle_hup(self) -> None:
+        # gunicorn's reload starts a new worker and stops the old one: the day's list would go.
+        self.log.warning(
+            "handouts keeps its one worker (the day's list lives in it): HUP ignored; restart to reload"
+        )
+
+    def handle_usr2(self) -> None:
+        # gunicorn's re-exec would start a second `handouts serve`, which cannot bind the port.
+        self.log.warning("handouts serves from one process: USR2 ignored; restart to upgrade")
 
     def handle_ttin(self) -> None:
         self.log.warning("handouts serves with one worker (the day's list lives in it): TTIN ignored")
@@ -277,8 +289,10 @@ class ProductionServer:
         from handouts.web.state import EXTENSION
         from handouts.web.watch import Watcher
 
-        # A terminal's Ctrl+C reaches the whole process group; the master decides how to stop.
+        # A terminal's Ctrl+C (or its hang-up) reaches the whole process group; the master
+        # decides how to stop, and tells the worker with SIGTERM (or SIGQUIT: at once).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         web = self.app.extensions.get(EXTENSION)
         if web is not None and web.watcher is not None:
             web.watcher = Watcher(web.watcher.folders)
