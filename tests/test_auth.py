@@ -374,6 +374,39 @@ def test_every_route_needs_a_login_on_the_real_server_over_tls(
     connection.close()
 
 
+def test_a_login_holds_across_connections_to_the_one_worker(
+    tls_server: tuple[int, ssl.SSLContext, Flask],
+) -> None:
+    """Sessions live in the worker's memory: every connection reaches that one worker."""
+    from http.cookies import SimpleCookie
+
+    port, context, _ = tls_server
+    cookies: SimpleCookie = SimpleCookie()
+
+    def send(method: str, path: str, body: str | None = None) -> tuple[int, str, str]:
+        connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+        headers = {"Cookie": "; ".join(f"{k}={v.value}" for k, v in cookies.items())}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookies.load(header)
+        answer = response.status, response.getheader("Location", ""), response.read().decode()
+        connection.close()
+        return answer
+
+    status, _, html = send("GET", "/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert status == 200 and token
+    form = f"csrf_token={token.group(1)}&name=reception&password={PASSWORD.replace(' ', '+')}"
+    status, location, _ = send("POST", "/login", form)
+    assert status == 302 and location == "/", (status, location)
+    for _ in range(5):  # new connections, served by threads of the same worker
+        status, _, html = send("GET", "/")
+        assert status == 200 and "Log in" not in html
+
+
 def test_a_bad_certificate_is_one_line(project: Path, tmp_path: Path) -> None:
     from handouts.web.production import ProductionServer
     from handouts.web.server import Tls
