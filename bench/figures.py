@@ -35,6 +35,7 @@ import yaml
 import handouts
 from handouts.content.catalogue import Catalogue, load_catalogue
 from handouts.errors import HandoutsError
+from handouts.layers import peeked
 from handouts.project import Project
 from handouts.render.html import render_html
 from handouts.render.output import render_output
@@ -307,8 +308,10 @@ def quiet_libraries() -> None:
 
 
 def make_project(root: Path, min_outputs: int) -> Catalogue:
-    """Copy templates/ and content/ into root, then add brands until there are enough outputs."""
-    shutil.copytree(REPO / "templates", root / "templates")
+    """Copy the repository's project (its brands) into root, then add brands until there are enough outputs.
+
+    Templates and documents come from the package (the run's source copy), as in a clinic's project.
+    """
     shutil.copytree(REPO / "content", root / "content")
     project = Project(root)
     cat = load_catalogue(project)
@@ -420,7 +423,7 @@ def _layout_only(project: Project, html: str) -> None:
 
     from handouts.render.pdf import url_fetcher
 
-    fetcher = url_fetcher([project.templates, project.content])
+    fetcher = url_fetcher(peeked(project).serve)
     base_url = project.templates.resolve().as_uri() + "/"
     weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
 
@@ -607,7 +610,9 @@ def figure_changed(cat: Catalogue) -> Section:
     progress("figure 4: rebuild after one change")
     root = cat.project.root
     default = cat.config.default_language
-    changed = cat.project.content / "documents" / CHANGED_DOC / f"{default}.yaml"
+    # Wherever it comes from: the starter content of the run's source copy, unless a project has its own.
+    source = cat.document(CHANGED_DOC, default).source
+    changed = source.path
     with changed.open("a", encoding="utf-8") as handle:
         handle.write("\n")
     run = check(run_timed(build_cmd(root), cwd=root), "rebuild after a change")
@@ -615,7 +620,7 @@ def figure_changed(cat: Catalogue) -> Section:
     expected = expected_rebuilds(cat, CHANGED_DOC)
     variants = len(VARIANTS[cat.document(CHANGED_DOC, default).model.kind])
     translated = sorted(lang for doc, lang in cat.documents if doc == CHANGED_DOC and lang != default)
-    rel = cat.project.rel(changed)
+    rel = source.rel
     lines = [
         f"Figure 4. One changed content file: appended a newline to {rel}",
         f"  rebuilt {summary['built']}, unchanged {summary['unchanged']} in {run.seconds:.2f} s (process)",

@@ -13,10 +13,10 @@ Run it with `./dev bench` (or `bench/run`). Figures, in order:
   9. a certified fillable packet beside the unsigned one (bench/signing.py)
   10. what recording in the register adds to a packet; 11. to a day's packets (rate on / off)
 
-The run uses a copy of src/handouts, templates/ and content/ taken when it starts, so edits
-made while it runs cannot mix two versions of the code (build fingerprints hash the source:
-an edit mid-run would turn the no-op rebuild into a full one). It takes about 2 minutes on
-2 CPUs, most of it the weasyprint CLI loop of figure 2.
+The run uses a copy of src/handouts (its theme and starter content too) and content/ taken
+when it starts, so edits made while it runs cannot mix two versions of the code (build
+fingerprints hash the source: an edit mid-run would turn the no-op rebuild into a full one).
+It takes about 2 minutes on 2 CPUs, most of it the weasyprint CLI loop of figure 2.
 """
 
 from __future__ import annotations

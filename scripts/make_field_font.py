@@ -1,4 +1,4 @@
-"""Make templates/fonts/HandoutsFields.ttf: the font for fillable form fields.
+"""Make src/handouts/theme/fonts/HandoutsFields.ttf: the built-in theme's font for form fields.
 
 WeasyPrint embeds the whole font used by a text field (so a viewer can type any letter),
 which made a fillable form about 750 KB with the brand font. This small subset of DejaVu
@@ -17,7 +17,7 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 
 SOURCE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-TARGET = Path(__file__).resolve().parents[1] / "templates" / "fonts" / "HandoutsFields.ttf"
+TARGET = Path(__file__).resolve().parents[1] / "src" / "handouts" / "theme" / "fonts" / "HandoutsFields.ttf"
 FAMILY = "Handouts Fields"
 UNICODES = (
     "U+0020-007E,U+00A0-00FF,U+0100-017F,U+0180-024F,U+0300-036F,U+0370-03FF,"

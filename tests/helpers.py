@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The package's own layers (src/handouts/layers.py): the built-in theme and the starter content.
+THEME = REPO / "src" / "handouts" / "theme"
+STARTER = REPO / "src" / "handouts" / "starter"
 
 CONTRAINDICATIONS = """\
 version: "1.0"
@@ -100,17 +103,54 @@ font: DejaVu Sans
 """
 
 
+def tiny_settings(*lines: str, langs: tuple[str, ...] = ("en",)) -> str:
+    """The tiny project's handouts.yaml: its languages, none of the starter documents, plus lines."""
+    return f"languages: [{', '.join(langs)}]\nstarter_documents: false\n" + "".join(
+        f"{line}\n" for line in lines
+    )
+
+
+def starter_text(rel: str) -> str:
+    """A file of the package's starter content (rel below content/, e.g. 'messages/fr.yaml')."""
+    return (STARTER / rel).read_text("utf-8")
+
+
 def tiny_files() -> dict[str, str]:
-    """The files of a small but complete project (templates are the real ones)."""
-    messages = (REPO / "content" / "messages" / "en.yaml").read_text("utf-8")
+    """The files of a small but complete project: templates and messages come from the package."""
     return {
-        "content/messages/en.yaml": messages,
+        "handouts.yaml": tiny_settings(),
         "content/contraindications/en.yaml": CONTRAINDICATIONS,
         "content/documents/tiny-info/en.yaml": INFO,
         "content/documents/tiny-aftercare/en.yaml": AFTERCARE,
         "content/documents/tiny-consent/en.yaml": CONSENT,
         "content/brands/tiny.yaml": BRAND,
     }
+
+
+def french(langs: tuple[str, ...] = ("en", "fr")) -> dict[str, str]:
+    """Files that add French to the tiny project: settings, the package's messages, the tiny list."""
+    return {
+        "handouts.yaml": tiny_settings(langs=langs),
+        "content/contraindications/fr.yaml": CONTRAINDICATIONS,
+    }
+
+
+def repository_project(root: Path, copy_documents: bool = False) -> Path:
+    """A copy of the repository's own project (its brands) at root; with copy_documents, the
+    package's starter documents copied into its content/ to be edited (as `init --copy-content`)."""
+    shutil.copytree(REPO / "content", root / "content")
+    if copy_documents:
+        shutil.copytree(STARTER / "documents", root / "content/documents")
+    return root
+
+
+def override(root: Path, rel: str) -> Path:
+    """Copy the built-in theme's file of templates/REL into the project (an override); return it."""
+    assert rel.startswith("templates/"), rel
+    target = root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(THEME / rel.removeprefix("templates/"), target)
+    return target
 
 
 # A second brand with a logo (a figure with alternative text) and a French translation of the
@@ -128,9 +168,9 @@ SVG = (
 
 
 def french_files() -> dict[str, str]:
-    """A French translation of the tiny project (messages from the real catalogue)."""
+    """A French translation of the tiny project (messages from the package's starter content)."""
     return {
-        "content/messages/fr.yaml": (REPO / "content/messages/fr.yaml").read_text("utf-8"),
+        "handouts.yaml": tiny_settings(langs=("en", "fr")),
         "content/contraindications/fr.yaml": tiny_files()["content/contraindications/en.yaml"]
         .replace("Are you pregnant, or could you be?", "Êtes-vous enceinte, ou pourriez-vous l'être?")
         .replace("label: Pregnancy", "label: Grossesse"),
@@ -154,8 +194,7 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> None:
 
 
 def write_tiny(root: Path, files: dict[str, str | bytes] | None = None) -> Path:
-    """Write the tiny project (the real templates, plus files over the tiny content) at root."""
-    shutil.copytree(REPO / "templates", root / "templates")
+    """Write the tiny project (its content, plus files over it; no templates: the theme's) at root."""
     write_tree(root, {**tiny_files(), **(files or {})})
     return root
 
@@ -278,11 +317,15 @@ def tally(name: str, count: int = 1) -> None:
 
 SIGNING_PASSWORD = "correct horse battery staple"
 SIGNING_ENV = {"HANDOUTS_SIGNING_PASSWORD": SIGNING_PASSWORD}
-SIGNING_YAML = """\
+# The tiny project's settings, then the signing block.
+SIGNING_YAML = (
+    tiny_settings()
+    + """\
 signing:
   certificate: keys/clinic.p12
   password_env: HANDOUTS_SIGNING_PASSWORD
 """
+)
 
 
 def pdfsig(path: Path) -> str:

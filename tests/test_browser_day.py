@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cups_server import CupsServer
-from helpers import copy_project
+from helpers import copy_project, tiny_settings
 from test_browser import browser, page, serve  # noqa: F401  (fixtures)
 
 CSV = (
@@ -24,7 +24,9 @@ CSV = (
 @pytest.fixture(scope="module")
 def desk(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory, cups: CupsServer) -> Iterator[str]:
     root = copy_project(tiny_built, tmp_path_factory.mktemp("browser-day") / "proj")
-    (root / "handouts.yaml").write_text("printing:\n  printer: pdf\n  media: Letter\n", "utf-8")
+    (root / "handouts.yaml").write_text(
+        tiny_settings("printing:", "  printer: pdf", "  media: Letter"), "utf-8"
+    )
     yield from serve(root)
 
 

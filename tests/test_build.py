@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from helpers import INFO, page_texts, pdftotext, run_cli, unembedded_fonts
+from helpers import INFO, THEME, override, page_texts, pdftotext, run_cli, unembedded_fonts
 
 Make = Callable[..., Path]
 
@@ -186,7 +186,11 @@ def test_render_html_has_absolute_asset_urls(tiny: Path, tmp_path: Path) -> None
     code, _, err = run_cli(tiny, "render", "tiny-info", "--html", "-o", str(target))
     assert code == 0, err
     html = target.read_text()
-    assert f'href="{(tiny / "templates/styles/handout.css").as_uri()}"' in html
+    # The theme's stylesheet, from the package: the project has no templates of its own.
+    assert f'href="{(THEME / "styles/handout.css").resolve().as_uri()}"' in html
+    override(tiny, "templates/styles/handout.css")
+    code, _, err = run_cli(tiny, "render", "tiny-info", "--html", "-o", str(target))
+    assert f'href="{(tiny / "templates/styles/handout.css").as_uri()}"' in target.read_text()
     code, _, err = run_cli(tiny, "render", "tiny-consent", "-o", str(tmp_path / "c.pdf"))
     assert code == 0, err
     assert "Pregnancy" in pdftotext(tmp_path / "c.pdf")

@@ -174,7 +174,7 @@ def test_validate_refuses_a_key_inside_content_and_warns_on_missing_keys(tmp_pat
 def test_a_password_in_handouts_yaml_is_refused_with_its_line(tmp_path: Path) -> None:
     root = write_tiny(tmp_path / "p", {"handouts.yaml": SIGNING_YAML + "  password: hunter2\n"})
     code, _, err = run_cli(root, "validate")
-    assert code == 2 and "handouts.yaml:4" in err and "never write the certificate's password" in err
+    assert code == 2 and "handouts.yaml:6" in err and "never write the certificate's password" in err
     assert "hunter2" not in err
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import CONSENT, INFO, run_cli
+from helpers import CONSENT, INFO, french, override, run_cli, starter_text
 
 Make = Callable[..., Path]
 
@@ -129,20 +129,16 @@ def test_all_problems_are_reported_in_one_run(make_project: Make) -> None:
     assert lines[-1] == f"Aborted with {len(lines) - 1} content errors."
 
 
-def test_missing_message_is_reported(make_project: Make, tiny: Path) -> None:
-    messages = (tiny / "content/messages/en.yaml").read_text()
-    root = make_project({"content/messages/fr.yaml": messages.replace("page: Page\n", "")}, "p2")
+def test_missing_message_is_reported(make_project: Make) -> None:
+    messages = starter_text("messages/en.yaml")
+    root = make_project({**french(), "content/messages/fr.yaml": messages.replace("page: Page\n", "")}, "p2")
     code, _, err = run_cli(root, "validate")
     assert code == 2
     assert "content/messages/fr.yaml: message 'page' is missing" in err
 
 
-def test_untranslated_document_falls_back_with_a_warning(make_project: Make, tiny: Path) -> None:
-    messages = (tiny / "content/messages/en.yaml").read_text()
-    contra = (tiny / "content/contraindications/en.yaml").read_text()
-    root = make_project(
-        {"content/messages/fr.yaml": messages, "content/contraindications/fr.yaml": contra}, "p3"
-    )
+def test_untranslated_document_falls_back_with_a_warning(make_project: Make) -> None:
+    root = make_project(french(), "p3")  # French messages (the package's) and list, no documents
     code, out, err = run_cli(root, "validate")
     assert code == 0
     assert "content/documents/tiny-info/fr.yaml: warning: not translated" in err
@@ -151,7 +147,8 @@ def test_untranslated_document_falls_back_with_a_warning(make_project: Make, tin
 
 
 def test_template_syntax_error_names_template_and_line(tiny: Path) -> None:
-    (tiny / "templates/sheet.html.j2").write_text(
+    # The project's sheet.html.j2 shadows the theme's: the error names the project's file.
+    override(tiny, "templates/sheet.html.j2").write_text(
         "{% extends 'base.html.j2' %}\n{% block content %}\n{{ oops(\n"
     )
     code, _, err = run_cli(tiny, "validate")

@@ -16,6 +16,7 @@ from handouts.project import Project
 from handouts.web.day import DayDesk, day_index, email_row, make_row, print_row
 
 from cups_server import CupsServer
+from helpers import tiny_settings
 from test_mail import Inbox, smtp_settings, start_server
 
 TODAY = dt.date(2026, 12, 1)
@@ -120,7 +121,7 @@ def test_print_all_and_email_all(cups: CupsServer, project: Path, tmp_path: Path
             sent = {row.get("patient"): str(email_row(mail, row)) for row in day.ordered(TODAY)}
     finally:
         controller.stop()
-        (project / "handouts.yaml").unlink()
+        (project / "handouts.yaml").write_text(tiny_settings(), "utf-8")  # no smtp: as it was
     assert sent["Ada Goodrow"] == "sent" and sent["Walk In"] == "sent"
     assert sent["Jo Fine"] == "not sent: no address in the 'email' column"
     assert sent["Bea Badday"].startswith("not sent: the packet is not made")

@@ -15,7 +15,7 @@ from handouts.project import Project
 from handouts.web.app import create_app
 
 from cups_server import CupsServer
-from helpers import copy_project
+from helpers import copy_project, tiny_settings
 
 CSV = (
     b"patient,patient_ref,date,time,docs\n"
@@ -28,7 +28,9 @@ CSV = (
 @pytest.fixture(scope="module")
 def project(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = copy_project(tiny_built, tmp_path_factory.mktemp("daypage") / "proj")
-    (root / "handouts.yaml").write_text("printing:\n  printer: pdf\n  media: Letter\n", "utf-8")
+    (root / "handouts.yaml").write_text(
+        tiny_settings("printing:", "  printer: pdf", "  media: Letter"), "utf-8"
+    )
     return root
 
 

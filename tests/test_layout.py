@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from html import unescape
 from pathlib import Path
 
 import pytest
 
-from helpers import CONSENT, CONTRAINDICATIONS, REPO, copy_project, page_texts, run_cli, write_tree
+from helpers import CONSENT, copy_project, page_texts, repository_project, run_cli, write_tree
+from helpers import french as french_files_of_tiny
 
 MM = 72 / 25.4
 MARGIN_X = 19 * MM  # templates/styles/handout.css @page
@@ -21,9 +21,7 @@ MARGIN_X_LARGE = 22 * MM  # templates/styles/large-print.css @page
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped consent form (demo, English) built in its four variants."""
-    root = tmp_path_factory.mktemp("real") / "proj"
-    shutil.copytree(REPO / "content", root / "content")
-    shutil.copytree(REPO / "templates", root / "templates")
+    root = repository_project(tmp_path_factory.mktemp("real") / "proj")  # the starter documents
     code, _, err = run_cli(root, "build", "--only", "dry-needling-consent", "--brand", "demo", "--lang", "en")
     assert code == 0, err
     return root / "out/demo/en"
@@ -124,8 +122,7 @@ def french(module_built: Path) -> Path:
     write_tree(
         root,
         {
-            "content/messages/fr.yaml": (REPO / "content/messages/fr.yaml").read_text("utf-8"),
-            "content/contraindications/fr.yaml": CONTRAINDICATIONS,
+            **french_files_of_tiny(),
             "content/documents/tiny-consent/fr.yaml": CONSENT + 'translates: "1.0"\n',
         },
     )

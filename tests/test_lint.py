@@ -11,7 +11,7 @@ import pytest
 
 from handouts.lint.readability import analyse, formula_for, split_sentences, syllables
 
-from helpers import INFO, REPO, run_cli
+from helpers import CONTRAINDICATIONS, INFO, REPO, run_cli, starter_text, tiny_settings
 
 JARGON = """\
 - term: contraindication
@@ -209,10 +209,17 @@ def test_bad_choices_exit_two(tiny: Path) -> None:
     assert code == 2 and "unknown document 'nope'" in err
 
 
-def test_missing_jargon_list_is_a_note_not_a_failure(tiny: Path) -> None:
-    code, out, err = run_cli(tiny, "lint", "--strict")
+def test_missing_jargon_list_is_a_note_not_a_failure(make_project: Callable[..., Path]) -> None:
+    # German: messages and a list of its own, but no jargon list in the project or the package.
+    german = {
+        "handouts.yaml": tiny_settings(langs=("en", "de")),
+        "content/messages/de.yaml": starter_text("messages/en.yaml"),
+        "content/contraindications/de.yaml": CONTRAINDICATIONS,
+    }
+    code, out, err = run_cli(make_project(german), "lint", "--strict")
     assert code == 0
-    assert "note: content/jargon/en.yaml: no jargon list; en jargon not checked" in err
+    assert "note: content/jargon/de.yaml: no jargon list; de jargon not checked" in err
+    assert "content/jargon/en.yaml" not in err  # English has the package's list
     assert "tiny-info (en)" in out
     # The tiny consent's two-word placeholders ("Alternatives text.") are too short to judge.
     assert "alternatives  (under 10 words: not judged)" in out

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from helpers import CONSENT, CONTRAINDICATIONS, REPO, copy_project, run_cli, write_tree
+from helpers import CONSENT, copy_project, french, override, run_cli, tiny_settings, write_tree
 
 DAY = "2026-12-01"
 
@@ -76,8 +76,11 @@ def inbox(server: tuple[Inbox, int], project: Path) -> Inbox:
 
 
 def smtp_settings(project: Path, port: int, extra: str = "") -> None:
+    """The tiny project's settings (with French when it has French) and an smtp: block."""
+    french = (project / "content/contraindications/fr.yaml").is_file()
     (project / "handouts.yaml").write_text(
-        f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n  from: clinic@example.org\n"
+        tiny_settings(langs=("en", "fr") if french else ("en",))
+        + f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n  from: clinic@example.org\n"
         f"  timeout: 5\n{extra}",
         "utf-8",
     )
@@ -90,8 +93,7 @@ def project(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_tree(
         root,
         {
-            "content/messages/fr.yaml": (REPO / "content/messages/fr.yaml").read_text("utf-8"),
-            "content/contraindications/fr.yaml": CONTRAINDICATIONS,
+            **french(),  # the package's French messages, the tiny list in French
             # A French packet needs a French consent form (never an English one under French words).
             "content/documents/tiny-consent/fr.yaml": CONSENT.replace("Tiny consent form", "Petit formulaire")
             + 'translates: "1.0"\n',
@@ -233,7 +235,7 @@ def test_password_in_settings_file_is_refused(project: Path, inbox: Inbox) -> No
     smtp_settings(project, 25, "  username: clinic\n  password: hunter2\n")
     code, _, err = run_cli(project, "validate")
     assert code == 2
-    assert "handouts.yaml:8: smtp.password: remove it" in err and "'password_env'" in err
+    assert "handouts.yaml:10: smtp.password: remove it" in err and "'password_env'" in err
     assert "hunter2" not in err
 
 
@@ -345,6 +347,7 @@ def test_html_is_escaped_and_templates_are_sandboxed(make_project: Any) -> None:
     assert "Tiny & <b>Clinic</b>" in text
     assert "Tiny &amp; &lt;b&gt;Clinic&lt;/b&gt;" in html and "<b>" not in html
     assert msg["Subject"] == "Your documents from Tiny & <b>Clinic</b>"
-    (root / "templates/email/en/subject.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    escape = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    override(root, "templates/email/en/subject.txt.j2").write_text(escape)
     with pytest.raises(RenderError, match=r"templates/email/en/subject\.txt\.j2: template error"):
         compose(cat, letter, "a@example.org", "c@example.org")

@@ -15,7 +15,19 @@ from handouts.content.brandcheck import contrast, font_problem, image_problem
 from handouts.content.catalogue import load_catalogue
 from handouts.project import Project
 
-from helpers import AFTERCARE, BRAND, CONSENT, CONTRAINDICATIONS, INFO, REPO, fill_form, run_cli
+from helpers import (
+    AFTERCARE,
+    BRAND,
+    CONSENT,
+    INFO,
+    REPO,
+    fill_form,
+    french,
+    repository_project,
+    run_cli,
+    starter_text,
+    tiny_settings,
+)
 
 Make = Callable[..., Path]
 
@@ -24,13 +36,7 @@ TWO_BRANDS = {"content/brands/other.yaml": BRAND.replace("Tiny Clinic", "Other C
 
 def _french(make_project: Make, files: dict[str, str] | None = None) -> Path:
     """The tiny project with French messages and list, and French documents where files say."""
-    return make_project(
-        {
-            "content/messages/fr.yaml": (REPO / "content/messages/fr.yaml").read_text("utf-8"),
-            "content/contraindications/fr.yaml": CONTRAINDICATIONS,
-            **(files or {}),
-        }
-    )
+    return make_project({**french(), **(files or {})})
 
 
 # --- one mistake, one line: no follow-ons --------------------------------------------------
@@ -240,9 +246,7 @@ def test_the_shipped_csv_works_with_a_second_document_of_a_kind(tmp_path: Path) 
     from handouts.build.index import CatalogueIndex
     from handouts.packet.make import resolve_docs
 
-    root = tmp_path / "proj"
-    shutil.copytree(REPO / "content", root / "content")
-    shutil.copytree(REPO / "templates", root / "templates")
+    root = repository_project(tmp_path / "proj", copy_documents=True)
     info = (root / "content/documents/dry-needling-info/en.yaml").read_text("utf-8")
     extra = root / "content/documents/shockwave-info"
     extra.mkdir()
@@ -262,14 +266,14 @@ def test_without_a_default_brand_several_brands_are_never_picked_for_you(make_pr
     assert err.strip() == "--brand: choose a brand (other, tiny), or set default_brand in handouts.yaml"
     code, _, err = run_cli(root, "render", "tiny-info", "--html", "-o", str(root / "x.html"))
     assert code == 2 and "--brand: choose a brand" in err
-    (root / "handouts.yaml").write_text("default_brand: tiny\n", "utf-8")
+    (root / "handouts.yaml").write_text(tiny_settings("default_brand: tiny"), "utf-8")
     code, _, err = run_cli(root, "render", "tiny-info", "--html", "-o", str(root / "x.html"))
     assert code == 0, err
     assert "Tiny Clinic" in (root / "x.html").read_text("utf-8")
-    (root / "handouts.yaml").write_text("out: out\ndefault_brand: nowhere\n", "utf-8")
+    (root / "handouts.yaml").write_text(tiny_settings("out: out", "default_brand: nowhere"), "utf-8")
     code, _, err = run_cli(root, "validate")
     assert code == 2
-    assert "handouts.yaml:2: default_brand: 'nowhere' is not a brand; choose from: other, tiny" in err
+    assert "handouts.yaml:4: default_brand: 'nowhere' is not a brand; choose from: other, tiny" in err
 
 
 def test_the_front_desk_makes_you_choose_the_clinic_without_a_default(make_project: Make) -> None:
@@ -279,7 +283,7 @@ def test_the_front_desk_makes_you_choose_the_clinic_without_a_default(make_proje
     client = create_app(Project(root)).test_client()
     html = client.get("/").get_data(as_text=True)
     assert '<option value="" selected>Choose the clinic</option>' in html
-    (root / "handouts.yaml").write_text("default_brand: tiny\n", "utf-8")
+    (root / "handouts.yaml").write_text(tiny_settings("default_brand: tiny"), "utf-8")
     html = client.get("/").get_data(as_text=True)
     assert "Choose the clinic" not in html
     assert '<option value="tiny" selected>' in html
@@ -399,9 +403,7 @@ TOUR = {
 
 
 def test_the_readmes_tour_of_mistakes_is_what_validate_says(tmp_path: Path) -> None:
-    root = tmp_path / "proj"
-    shutil.copytree(REPO / "content", root / "content")
-    shutil.copytree(REPO / "templates", root / "templates")
+    root = repository_project(tmp_path / "proj", copy_documents=True)  # the documents, to edit
     for rel, (old, new) in TOUR.items():
         path = root / rel
         text = path.read_text("utf-8")
@@ -417,20 +419,18 @@ def test_the_readmes_tour_of_mistakes_is_what_validate_says(tmp_path: Path) -> N
 def test_an_email_in_a_language_without_its_templates_says_it_borrows_them(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from handouts.layers import for_project
     from handouts.mail import compose
 
     monkeypatch.setattr(compose, "_WARNED", set())  # said once per process: start afresh
 
-    templates = tmp_path / "templates/email"
-    for part in compose.PARTS:
-        (templates / "en").mkdir(parents=True, exist_ok=True)
-        (templates / "en" / part).write_text("x", "utf-8")
-    (templates / "fr").mkdir()
-    (templates / "fr/subject.txt.j2").write_text("x", "utf-8")
+    # German: the theme has English and French email templates; the project adds a German subject.
+    (tmp_path / "templates/email/de").mkdir(parents=True)
+    (tmp_path / "templates/email/de/subject.txt.j2").write_text("x", "utf-8")
     with caplog.at_level("WARNING"):
-        found = compose.find_templates(Project(tmp_path), "tiny", "fr", "en")
-    assert found["subject.txt.j2"] == "fr/subject.txt.j2" and found["body.txt.j2"] == "en/body.txt.j2"
-    assert "templates/email/fr/ has no body.txt.j2: fr messages use the en one" in caplog.text
+        found = compose.find_templates(for_project(Project(tmp_path)), "tiny", "de", "en")
+    assert found["subject.txt.j2"] == "de/subject.txt.j2" and found["body.txt.j2"] == "en/body.txt.j2"
+    assert "templates/email/de/ has no body.txt.j2: de messages use the en one" in caplog.text
     assert "subject.txt.j2" not in caplog.text
 
 
@@ -445,7 +445,9 @@ def test_an_email_in_a_language_without_its_templates_says_it_borrows_them(
     ],
 )
 def test_language_file_names_are_codes(make_project: Make, rel: str, words: str) -> None:
-    root = make_project({rel: (REPO / "content/messages/en.yaml").read_text("utf-8")})
+    root = make_project(
+        {rel: starter_text("messages/en.yaml"), "handouts.yaml": "starter_documents: false\n"}
+    )
     code, _, err = run_cli(root, "validate")
     assert code == 2
     assert f"{rel}: {words}" in err

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cups_server import CupsServer
-from helpers import copy_project, run_cli, write_tiny
+from helpers import copy_project, run_cli, tiny_settings, write_tiny
 
 DAY = "2026-12-01"
 # Out of time order on purpose: the printer gets them by time, the walk-in last.
@@ -28,7 +28,9 @@ ROWS = [
 @pytest.fixture(scope="module")
 def project(tiny_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = copy_project(tiny_built, tmp_path_factory.mktemp("morning") / "proj")
-    (root / "handouts.yaml").write_text("printing:\n  media: Letter\n  sides: one-sided\n", "utf-8")
+    (root / "handouts.yaml").write_text(
+        tiny_settings("printing:", "  media: Letter", "  sides: one-sided"), "utf-8"
+    )
     return root
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import printcheck
-from helpers import run_cli, write_tiny
+from helpers import override, run_cli, write_tiny
 
 WORDS = " ".join(["Soreness after needling is normal and fades in a day or two."] * 12)
 
@@ -27,7 +27,7 @@ def render(tmp_path: Path, body: str, css: str = "", size: str = "letter") -> tu
         f" body {{ font-family: 'DejaVu Sans'; font-size: 12pt }} {css}</style></head>"
         f"<body>{body}</body></html>"
     )
-    data, _ = html_to_pdf(html, base_url=tmp_path, allowed=[tmp_path], identifier=b"0" * 32)
+    data, _ = html_to_pdf(html, base_url=tmp_path, serve=lambda path: None, identifier=b"0" * 32)
     path = tmp_path / "broken.pdf"
     path.write_bytes(data)
     return path, weasyprint.HTML(string=html).render()
@@ -97,7 +97,7 @@ def test_split_numbered_step_and_kept_block(tmp_path: Path) -> None:
 def test_broken_templates_fail_the_print_test(tmp_path: Path) -> None:
     """The real templates with the page margins taken away and headings pushed to page ends."""
     root = write_tiny(tmp_path / "proj")
-    css = root / "templates/styles/handout.css"
+    css = override(root, "templates/styles/handout.css")
     css.write_text(css.read_text("utf-8") + "\n@page { margin: 4mm }\nh2 { break-after: page }\n", "utf-8")
     code, _, err = run_cli(root, "build", "--only", "tiny-info", "-j", "1")
     assert code == 0, err

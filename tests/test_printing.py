@@ -18,7 +18,7 @@ from handouts.printing.printlog import PrintLog
 from handouts.printing.step import PrintStep
 
 from cups_server import CupsServer
-from helpers import run_cli
+from helpers import run_cli, tiny_settings
 
 DAY = "2026-12-01"
 PATIENTS = ("Ada Goodrow", "Jo Fine", "Lu Marsh")
@@ -270,16 +270,17 @@ def test_printing_settings_in_handouts_yaml(make_project: Callable[..., Path]) -
     from handouts.project import Project
 
     yaml = "printing:\n  printer: Front_Desk\n  sides: two-sided-long-edge\n  large_print:\n    media: A4\n"
-    root = make_project({"handouts.yaml": yaml})
+    root = make_project({"handouts.yaml": tiny_settings() + yaml})
     settings = load_catalogue(Project(root)).config.printing
     assert settings is not None and settings.printer == "Front_Desk"
     assert load_config(Project(root)).printing == settings
     large = settings.options(large_print=True)
     assert large.lp_args() == ["-o", "sides=two-sided-long-edge", "-o", "media=A4"]
-    bad = make_project({"handouts.yaml": "printing:\n  printer: Front Desk\n  sides: both\n"}, name="bad")
+    settings = tiny_settings("printing:", "  printer: Front Desk", "  sides: both")
+    bad = make_project({"handouts.yaml": settings}, name="bad")
     for load in (load_catalogue, load_config):
         with pytest.raises(ContentError) as caught:
             load(Project(bad))  # type: ignore[operator]
     lines = "\n".join(caught.value.lines())
-    assert "handouts.yaml:2:" in lines and "printing.printer" in lines
-    assert "handouts.yaml:3:" in lines and "printing.sides" in lines
+    assert "handouts.yaml:4:" in lines and "printing.printer" in lines
+    assert "handouts.yaml:5:" in lines and "printing.sides" in lines

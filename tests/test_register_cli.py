@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import copy_project, fill_form, run_cli
+from helpers import copy_project, fill_form, run_cli, tiny_settings
 
 NAME = "Zoë Quibbleworth"
 DOB = "1980-02-03"
@@ -140,7 +140,7 @@ def test_unknown_reference_is_empty_and_bad_options_are_one_line(project: Path) 
 
 
 def test_register_off_writes_nothing(project: Path, tmp_path: Path) -> None:
-    (project / "handouts.yaml").write_text("register: off\n")
+    (project / "handouts.yaml").write_text(tiny_settings("register: off"))
     code, _, err = run_cli(
         project, "packet", "--patient", NAME, "--patient-ref", "C-1", "-o", str(tmp_path / "p.pdf")
     )
@@ -151,10 +151,12 @@ def test_register_off_writes_nothing(project: Path, tmp_path: Path) -> None:
 
 
 def test_password_in_the_url_is_refused(project: Path, tmp_path: Path) -> None:
-    (project / "handouts.yaml").write_text("register: postgresql://clinic:pw@db.example.org/handouts\n")
+    (project / "handouts.yaml").write_text(
+        tiny_settings("register: postgresql://clinic:pw@db.example.org/handouts")
+    )
     code, _, err = run_cli(project, "packet", "--patient", NAME, "-o", str(tmp_path / "p.pdf"))
     assert code == 2
-    assert err.startswith("handouts.yaml:1: register: remove the password from the URL")
+    assert err.startswith("handouts.yaml:3: register: remove the password from the URL")
     assert not (tmp_path / "p.pdf").exists()
 
 

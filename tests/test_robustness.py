@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject, NumberObject, TextStringObject
 
-from helpers import INFO, copy_project, run_cli, tally
+from helpers import INFO, copy_project, run_cli, tally, tiny_settings
 
 Make = Callable[..., Path]
 ERROR_LINE = re.compile(r"^(content|templates)/[^:\s]+(:\d+)?: .+$|^Aborted with \d+ content errors?\.$")
@@ -600,7 +600,7 @@ def test_mail_server_that_hangs_up_mid_message(day_project: Path, tmp_path: Path
 
     def settings_for(port: int) -> None:
         (project / "handouts.yaml").write_text(
-            f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n"
+            tiny_settings() + f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n"
             "  from: c@example.org\n  timeout: 5\n"
         )
 

@@ -148,7 +148,7 @@ def test_outdated_form_gives_a_warning(project: Path, form: Path, tmp_path: Path
     filled = fill_form(form, tmp_path / "f.pdf", {**SIGNED, **{f"contraindication.{i}": "/no" for i in IDS}})
     newer = tmp_path / "newer"
     shutil.copytree(project / "content", newer / "content")
-    shutil.copytree(project / "templates", newer / "templates")
+    shutil.copy(project / "handouts.yaml", newer / "handouts.yaml")
     doc = newer / "content/documents/tiny-consent/en.yaml"
     doc.write_text(doc.read_text().replace('version: "1.0"', 'version: "1.1"'))
     code, out, _ = screen(newer, str(filled))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import INFO, pdftotext, run_cli
+from helpers import INFO, override, pdftotext, run_cli
 
 Make = Callable[..., Path]
 
@@ -84,7 +84,7 @@ def test_hostile_brand_name_is_escaped(make_project: Make) -> None:
     ],
 )
 def test_template_cannot_load_files_outside_the_project(tiny: Path, snippet: str) -> None:
-    sheet = tiny / "templates/sheet.html.j2"
+    sheet = override(tiny, "templates/sheet.html.j2")
     sheet.write_text(sheet.read_text().replace("{% block content %}", "{% block content %}" + snippet))
     code, _, err = run_cli(tiny, "build", "--only", "tiny-info")
     assert code == 2
@@ -95,7 +95,7 @@ def test_template_cannot_load_files_outside_the_project(tiny: Path, snippet: str
 
 def test_template_cannot_reach_the_network(tiny: Path, canary: tuple[str, list[str]]) -> None:
     url, hits = canary
-    sheet = tiny / "templates/sheet.html.j2"
+    sheet = override(tiny, "templates/sheet.html.j2")
     sheet.write_text(
         sheet.read_text().replace(
             "{% block content %}",

@@ -23,7 +23,7 @@ from pypdf import PdfReader, PdfWriter
 from handouts.project import Project
 from handouts.web.app import create_app
 
-from helpers import copy_project, run_cli, tiny_files
+from helpers import copy_project, override, run_cli, tiny_files, tiny_settings
 
 PATIENT = {
     "name": "Zoë Quintana-Oakes",
@@ -292,7 +292,8 @@ def test_email_sends_the_packet_once(built: tuple[Path, bytes], make_project: Ca
     try:
         root = make_project(
             {
-                "handouts.yaml": f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n"
+                "handouts.yaml": tiny_settings()
+                + f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n"
                 "  from: clinic@example.org\n"
             }
         )
@@ -566,7 +567,7 @@ def test_preview_shows_problems_with_file_and_line(preview: tuple[Path, FlaskCli
     page = client.get("/preview/doc/tiny/en/tiny-info/print")
     assert page.status_code == 422
     assert "content/documents/tiny-info/en.yaml:3:" in page.get_data(as_text=True)
-    template = root / "templates/aftercare.html.j2"
+    template = override(root, "templates/aftercare.html.j2")
     template.write_text(template.read_text("utf-8") + "\n{% if %}\n", "utf-8")
     page = client.get("/preview/doc/tiny/en/tiny-aftercare/print")
     assert page.status_code == 422

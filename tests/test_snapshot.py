@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from helpers import override, run_cli, starter_text
 
 Make = Callable[..., Path]
 
@@ -55,6 +55,8 @@ def test_noop_build_loads_no_content_models_or_templates(built_project: Path) ->
     [
         "edit content",
         "add template file",
+        "override a theme file",
+        "override a starter file",
         "remove content file",
         "settings file",
         "source date epoch",
@@ -74,11 +76,17 @@ def test_any_change_means_the_full_path(
         info = root / "content/documents/tiny-info/en.yaml"
         info.write_text(info.read_text() + "# a comment\n")
     elif change == "add template file":
+        (root / "templates").mkdir()
         (root / "templates/notes.txt").write_text("not used by anything\n")
+    elif change == "override a theme file":  # the same bytes: new in the project all the same
+        override(root, "templates/stamp.html.j2")
+    elif change == "override a starter file":
+        (root / "content/jargon").mkdir()
+        (root / "content/jargon/en.yaml").write_text(starter_text("jargon/en.yaml"))
     elif change == "remove content file":
         (root / "content/README.txt").unlink()
     elif change == "settings file":
-        (root / "handouts.yaml").write_text("default_language: en\n")
+        (root / "handouts.yaml").write_text((root / "handouts.yaml").read_text() + "default_language: en\n")
     elif change == "source date epoch":
         monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     elif change == "output bytes":
@@ -90,6 +98,22 @@ def test_any_change_means_the_full_path(
         (root / "out/tiny/en/someone-elses.pdf").write_bytes(b"%PDF-1.7\n")
     assert quick(root) is None
     assert quick(root, check=True) is None
+
+
+def test_a_project_with_overrides_keeps_the_quick_path(built_project: Path) -> None:
+    root = built_project
+    sheet = override(root, "templates/styles/handout.css")
+    sheet.write_text(sheet.read_text() + "\nh2 { letter-spacing: 0.01em; }\n")
+    code, _, err = run_cli(root, "build")
+    assert code == 0 and "built 10" in err
+    loaded, err = modules_after(root, "build")
+    assert loaded == set()  # no pydantic, Jinja or WeasyPrint for a no-op build with an override
+    assert "built 0, unchanged 10, failed 0" in err
+    loaded, _ = modules_after(
+        root, "packet", "--patient", "Jane Doe", "--docs", "info", "-o", str(root / "p.pdf")
+    )
+    # The register reads handouts.yaml's `register:` with content.yamlsrc (line numbers, no models).
+    assert loaded <= {"handouts.content"} and (root / "p.pdf").is_file()
 
 
 def test_filtered_and_forced_builds_never_take_the_quick_path(built_project: Path) -> None:
@@ -123,7 +147,7 @@ def test_snapshot_written_only_when_the_whole_catalogue_is_current_and_clean(bui
 def test_an_edit_then_a_build_is_seen_by_the_next_quick_check(built_project: Path) -> None:
     root = built_project
     assert run_cli(root, "build")[0] == 0
-    sheet = root / "templates/sheet.html.j2"
+    sheet = override(root, "templates/sheet.html.j2")
     sheet.write_text(sheet.read_text() + "\n")
     code, _, err = run_cli(root, "build")
     assert code == 0 and "built 4" in err
@@ -187,14 +211,9 @@ def test_long_dates_are_babels_own_or_left_to_babel() -> None:
 
 
 def test_warnings_are_kept_and_repeated_by_the_quick_path(make_project: Make) -> None:
-    from helpers import REPO, tiny_files
+    from helpers import french
 
-    root = make_project(
-        {  # French messages and list, but no French documents: "not translated" warnings
-            "content/messages/fr.yaml": (REPO / "content/messages/fr.yaml").read_text("utf-8"),
-            "content/contraindications/fr.yaml": tiny_files()["content/contraindications/en.yaml"],
-        }
-    )
+    root = make_project(french())  # French messages and list, no French documents: "not translated"
     code, _, full = run_cli(root, "build")
     assert code == 0
     warnings = [line for line in full.splitlines() if ": warning: " in line]

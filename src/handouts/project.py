@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from handouts.errors import ProjectError
 
@@ -39,15 +40,42 @@ class Project:
             return path.as_posix()
 
 
+def is_project(folder: Path) -> bool:
+    """Whether folder looks like a handouts project (handouts.yaml or content/)."""
+    return (folder / CONFIG_FILE).is_file() or (folder / "content").is_dir()
+
+
 def find_project(start: Path) -> Project:
-    """Return the project rooted at start (it must have content/ and templates/)."""
+    """Return the project rooted at start (it must have handouts.yaml or content/)."""
     root = start.resolve()
-    missing = [name for name in ("content", "templates") if not (root / name).is_dir()]
-    if missing:
+    if not root.is_dir():
         raise ProjectError(
-            "{root}: not a handouts project (no {missing}/ folder); run inside one or pass {field} DIR",
+            "{root}: no such folder; run inside a project or pass {field} DIR", field="project", root=root
+        )
+    if not is_project(root):
+        raise ProjectError(
+            "{root}: not a handouts project (no handouts.yaml or content/); "
+            "make one with `handouts init DIR`, or pass {field} DIR",
             field="project",
             root=root,
-            missing=" or ".join(missing),
         )
     return Project(root)
+
+
+def peek_settings(project: Project) -> dict[str, Any] | None:
+    """handouts.yaml as plain data, without the settings model ({} when absent; None: unreadable).
+
+    For the quick paths only (the snapshot); the full path validates the file with its model.
+    """
+    path = project.config_file
+    if not path.exists():
+        return {}
+    import yaml
+
+    try:
+        data = yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError):
+        return None
+    if data is None:
+        return {}
+    return data if isinstance(data, dict) else None

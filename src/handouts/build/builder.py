@@ -91,7 +91,7 @@ def build(
             # Compile every template before rendering anything: all template errors at once.
             from handouts.render.html import check_templates
 
-            template_problems = check_templates(project, {d.model.kind for d in cat.documents.values()})
+            template_problems = check_templates(cat.layers, {d.model.kind for d in cat.documents.values()})
             if template_problems:
                 raise ContentError(template_problems)
         for spec, outcome in _render_all(project, todo, options.jobs):
@@ -147,7 +147,7 @@ def _snapshot(
     return snapshot.record(
         base,
         CatalogueIndex.from_catalogue(cat),
-        snapshot.external_inputs(cat.project, inputs),
+        snapshot.external_inputs(cat.layers, inputs),
         report.warnings,
     )
 

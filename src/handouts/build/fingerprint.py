@@ -1,6 +1,6 @@
 """Build fingerprints: a hash of every input that can change an output's bytes.
 
-Inputs are the output's content and template files, the stylesheets, fonts and brand assets,
+Inputs are the output's content and template files, the stylesheets it uses, fonts and brand assets,
 the variant, the versions of handouts, WeasyPrint and pypdf, and the code of the stages that
 produce the bytes. That code is found by package: every module under the stages in
 BYTE_STAGES, whatever its name, so a module moved, renamed or added there changes the
@@ -17,8 +17,8 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from handouts import __version__
-from handouts.build.snapshot import files_below
 from handouts.content.catalogue import Catalogue
+from handouts.layers import Source, files_below
 from handouts.render.html import content_inputs, fingerprint, stylesheets
 from handouts.render.outputs import OutputSpec
 
@@ -27,20 +27,20 @@ from handouts.render.outputs import OutputSpec
 BYTE_STAGES = ("handouts.content", "handouts.render")
 
 
-def build_inputs(cat: Catalogue, spec: OutputSpec) -> list[Path]:
-    """Every file whose bytes can change an output's bytes."""
+def build_inputs(cat: Catalogue, spec: OutputSpec) -> list[Source]:
+    """Every file whose bytes can change an output's bytes (whichever layer serves each)."""
     brand = cat.brands[spec.brand]
-    files = content_inputs(cat, spec) + [brand.file.path] + stylesheets(cat.project)
-    files += sorted((cat.project.templates / "fonts").glob("*"))
+    files = content_inputs(cat, spec) + [brand.source] + stylesheets(cat.layers, spec.large)
+    files += cat.layers.listing("templates/fonts")
     if brand.model.logo:
-        files.append((brand.file.path.parent / brand.model.logo).resolve())
+        files.append(cat.layers.project_source((brand.file.path.parent / brand.model.logo).resolve()))
     return files
 
 
 def build_fingerprint(cat: Catalogue, spec: OutputSpec) -> str:
     """Hash of every input that can change an output's bytes."""
     tools = f"{tool_versions()};variant={spec.variant}"
-    return hashlib.sha256((fingerprint(cat.project, build_inputs(cat, spec)) + tools).encode()).hexdigest()
+    return hashlib.sha256((fingerprint(build_inputs(cat, spec)) + tools).encode()).hexdigest()
 
 
 @cache

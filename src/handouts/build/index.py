@@ -76,7 +76,7 @@ class CatalogueIndex:
             documents=documents,
             messages={lang: dict(cat.messages[lang].model) for lang in cat.languages},
             outputs=tuple(s.key for s in plan_outputs(cat)),
-            printable=field_font_ranges(cat.project),
+            printable=field_font_ranges(cat.layers),
             long_dates=long_dates(cat.languages),
             default_brand=cat.default_brand,
             defaults=cat.defaults,

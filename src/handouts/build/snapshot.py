@@ -10,7 +10,9 @@ characters, long date formats).
 While the digest matches, `build` (nothing to do, or --check) and `packet` answer from the
 index. Any difference at all falls back to the full path, which stays the authority: a file
 edited, added or removed under content/ or templates/, handouts.yaml, handouts' own code, an
-installed package, the Python version or SOURCE_DATE_EPOCH. Nothing here reads mtimes.
+installed package, the Python version or SOURCE_DATE_EPOCH; and, since a project's files come
+in layers (layers.py), a file of its theme or of the package's starter content too, or a new
+override of one. Nothing here reads mtimes.
 
 Kept light on purpose: no pydantic, Jinja, pypdf or WeasyPrint imports at module level.
 """
@@ -28,11 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import handouts
+from handouts import layers
 from handouts.atomic import TMP_SUFFIX
 from handouts.build.index import CatalogueIndex
 from handouts.build.manifest import Entry, extra_files, file_matches, read_record
-from handouts.errors import Problem
-from handouts.project import Project
+from handouts.errors import Problem, ProjectError
+from handouts.layers import files_below
+from handouts.project import Project, peek_settings
 
 if TYPE_CHECKING:
     from handouts.build.report import BuildOptions, BuildReport, ProgressFn
@@ -45,16 +49,25 @@ DEFAULT_OUT = "out"
 
 
 def base_digest(project: Project) -> str:
-    """Hash of the project's files, handouts' code and the environment (not external inputs).
+    """Hash of the project's files, its layers' files, handouts' code and the environment.
 
-    A build takes it before reading any input, so an edit made while it runs is never
-    recorded as built.
+    Every file of every layer counts, shadowed ones too, under its layer and project path: a
+    new override, an edited one, a theme or package upgrade all change it. External inputs
+    (rare) are added by `digest`. A build takes it before reading any input, so an edit made
+    while it runs is never recorded as built.
     """
     h = hashlib.sha256(_environment_digest().encode())
     h.update(f"SOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}\0".encode())
-    files = [project.config_file] + files_below(project.content) + files_below(project.templates)
-    for path in files:
-        _add_file(h, project.rel(path), path)
+    _add_file(h, project.rel(project.config_file), project.config_file)
+    try:
+        stack = layers.peeked(project)
+    except ProjectError:
+        # A theme that is not installed: no snapshot can match; the full path says what is wrong.
+        h.update(b"<theme not found>")
+        return h.hexdigest()
+    h.update(f"theme={stack.theme}\0".encode())
+    for layer, rel, path in stack.every_file():
+        _add_file(h, f"{layer.origin}:{rel}", path)
     return h.hexdigest()
 
 
@@ -92,21 +105,6 @@ def _add_file(h: Any, name: str, path: Path) -> None:
     h.update(data)
 
 
-def files_below(folder: Path, suffix: str = "") -> list[Path]:
-    """Every file below folder, through symlinked folders too (as the content loader's globs go)."""
-    found = []
-    seen: set[str] = set()
-    for parent, dirs, names in os.walk(folder, followlinks=True):
-        real = os.path.realpath(parent)
-        if real in seen:  # a link back up the tree
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        found += [Path(parent, n) for n in names if n.endswith(suffix)]
-    return sorted(found)
-
-
 def _installed_packages() -> list[str]:
     """Names (with versions) of every installed distribution: an upgrade changes the digest."""
     names = []
@@ -119,13 +117,13 @@ def _installed_packages() -> list[str]:
     return sorted(names)
 
 
-def external_inputs(project: Project, files: Iterable[Path]) -> list[str]:
-    """Of an outputs' input files, those outside content/ and templates/ (absolute paths)."""
-    inside = (project.content.resolve(), project.templates.resolve())
+def external_inputs(stack: layers.Layers, files: Iterable[layers.Source]) -> list[str]:
+    """Of an outputs' input files, those outside every layer's folder (absolute paths)."""
+    inside = [root.resolve() for root in stack.roots()]
     outside = set()
-    for path in files:
-        resolved = path.resolve()
-        if not any(resolved.is_relative_to(folder) for folder in inside) and resolved != project.config_file:
+    for source in files:
+        resolved = source.path.resolve()
+        if not any(resolved.is_relative_to(folder) for folder in inside):
             outside.add(str(resolved))
     return sorted(outside)
 
@@ -161,18 +159,10 @@ class Current:
 
 def configured_out(project: Project) -> Path | None:
     """handouts.yaml's `out` folder without loading the settings model (None: ask the full path)."""
-    path = project.config_file
-    if not path.exists():
-        return project.root / DEFAULT_OUT
-    import yaml
-
-    try:
-        data = yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError):
-        return None
+    data = peek_settings(project)
     if data is None:
-        return project.root / DEFAULT_OUT
-    out = data.get("out", DEFAULT_OUT) if isinstance(data, dict) else None
+        return None
+    out = data.get("out", DEFAULT_OUT)
     return project.root / out.strip() if isinstance(out, str) and out.strip() else None
 
 

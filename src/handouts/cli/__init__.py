@@ -26,6 +26,8 @@ COMMANDS = {
     "packets": "handouts.cli.packet:packets",
     "lint": "handouts.cli.lint:lint",
     "serve": "handouts.cli.serve:serve",
+    "init": "handouts.cli.scaffold:init",
+    "new": "handouts.cli.scaffold:new",
     "printers": "handouts.cli.printers:printers",
     "users": "handouts.cli.users:users",
     "register": "handouts.cli.register:register",

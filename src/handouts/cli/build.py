@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from handouts.cli.common import EXIT_HELP, output_option, project_of, quiet, split_list
 from handouts.errors import Exit
+
+if TYPE_CHECKING:
+    from handouts.content.catalogue import Catalogue
 
 
 @click.command(epilog=EXIT_HELP)
@@ -123,16 +127,32 @@ def list_cmd(ctx: click.Context) -> None:
     for brand_id, brand in sorted(cat.brands.items()):
         click.echo(f"  {brand_id}  {brand.model.name}")
     click.echo("languages: " + ", ".join(cat.languages))
+    click.echo(f"theme: {cat.layers.theme}")
     specs = plan_outputs(cat)
     click.echo(f"outputs ({len(specs)}):")
     for spec in specs:
         click.echo(f"  {spec.relpath}")
+    _echo_files(cat, full=False)
+
+
+def _echo_files(cat: Catalogue, full: bool) -> None:
+    """Which files come from the project and which from the package (its theme, the starter content)."""
+    sources = cat.sources()
+    own = sum(1 for s in sources if s.from_project)
+    click.echo(f"files ({own} from the project, {len(sources) - own} from the package):")
+    width = max((len(s.origin) for s in sources), default=0)
+    for source in sources:
+        where = f"  {cat.layers.label(source)}" if full and not source.from_project else ""
+        click.echo(f"  {source.origin:<{width}}  {source.rel}{where}")
 
 
 @click.command()
 @click.option("--strict", is_flag=True, help="Treat warnings (e.g. lagging translations) as errors.")
+@click.option(
+    "-v", "--verbose", "verbose", is_flag=True, help="List every file used and where it comes from."
+)
 @click.pass_context
-def validate(ctx: click.Context, strict: bool) -> None:
+def validate(ctx: click.Context, strict: bool, verbose: bool) -> None:
     """Load and check all content and templates, without rendering."""
     from handouts.content.catalogue import load_catalogue
     from handouts.errors import ContentError
@@ -141,7 +161,7 @@ def validate(ctx: click.Context, strict: bool) -> None:
 
     project = project_of(ctx)
     cat = load_catalogue(project)
-    problems = check_templates(project, {d.model.kind for d in cat.documents.values()})
+    problems = check_templates(cat.layers, {d.model.kind for d in cat.documents.values()})
     warnings = list(cat.warnings)
     if cat.config.signing is not None:
         from handouts.sign.identity import check_signing
@@ -160,6 +180,9 @@ def validate(ctx: click.Context, strict: bool) -> None:
         f"ok: {len(cat.document_ids)} documents, {len(cat.brands)} brands, "
         f"{len(cat.languages)} languages, {len(plan_outputs(cat))} outputs"
     )
+    if verbose:
+        click.echo(f"theme: {cat.layers.theme}")
+        _echo_files(cat, full=True)
 
 
 @click.command()

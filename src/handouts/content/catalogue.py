@@ -1,4 +1,8 @@
-"""Load every content file (settings, brands, documents, contraindications, messages) into typed models."""
+"""Load every content file (settings, brands, documents, contraindications, messages) into typed models.
+
+Every file but the settings comes through the project's layers (handouts.layers): the
+project's own file where it has one, else its theme's or the package's starter content.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ from handouts.content.models import (
     ProjectConfig,
 )
 from handouts.content.yamlsrc import YamlFile, YamlProblem, load_yaml, problem_for
-from handouts.errors import ContentError, Problem, choose, choose_brand, shown
+from handouts.errors import ContentError, Problem, ProjectError, choose, choose_brand, shown
+from handouts.layers import DOCUMENTS, PROJECT, Layer, Layers, Source, UnknownTheme, for_project
 from handouts.project import Project
 
 log = logging.getLogger(__name__)
@@ -30,15 +35,19 @@ log = logging.getLogger(__name__)
 # by Jinja's strict undefined, these here.
 CODE_MESSAGES = ("prepared_for", "therapist", "area_label")
 
+# handouts.yaml belongs to no layer: it is the project's own, and says which layers there are.
+_NO_LAYER = Layer(PROJECT, "content", Path("."))
+
 M = TypeVar("M")
 
 
 @dataclass(frozen=True)
 class Loaded(Generic[M]):
-    """A model together with the file it came from."""
+    """A model together with the file it came from (and the layer that file belongs to)."""
 
     model: M
     file: YamlFile
+    source: Source
 
 
 @dataclass
@@ -47,6 +56,7 @@ class Catalogue:
 
     project: Project
     config: ProjectConfig
+    layers: Layers
     brands: dict[str, Loaded[Brand]]
     documents: dict[tuple[str, str], Loaded[Document]]
     contraindications: dict[str, Loaded[ContraindicationList]]
@@ -119,6 +129,23 @@ class Catalogue:
         """The brand asked for, else the default one (errors.choose_brand)."""
         return choose_brand(value, self.default_brand, self.choices("brand"), field)
 
+    def sources(self) -> list[Source]:
+        """Every file the catalogue uses, each from the layer that serves it (for list, validate -v)."""
+        files = self.layers.listing("templates", "**/*")
+        for brand in self.brands.values():
+            files.append(brand.source)
+            if brand.model.logo:
+                files.append(
+                    self.layers.project_source((brand.file.path.parent / brand.model.logo).resolve())
+                )
+        files += [self.messages[lang].source for lang in self.languages]
+        files += [
+            self.contraindications[lang].source for lang in self.languages if lang in self.contraindications
+        ]
+        files += [s for s in self.layers.listing("content/jargon", "*.yaml") if s.path.stem in self.messages]
+        files += [loaded.source for _, loaded in sorted(self.documents.items())]
+        return files
+
 
 class _Loader:
     """Collect problems from every file instead of stopping at the first."""
@@ -128,6 +155,8 @@ class _Loader:
         self.problems: list[Problem] = []
         # Files that failed to load: checks across files stay quiet about them (no follow-ons).
         self.failed: set[Path] = set()
+        # Document files (the project's or the starter's): their problems stay with their document.
+        self.document_files: set[Path] = set()
 
     def yaml(self, path: Path) -> YamlFile | None:
         try:
@@ -141,7 +170,8 @@ class _Loader:
         self.problems.extend(problems)
         self.failed.add(path)
 
-    def model(self, path: Path, model: type[BaseModel], data: Any = None) -> Loaded[Any] | None:
+    def model(self, source: Source, model: type[BaseModel], data: Any = None) -> Loaded[Any] | None:
+        path = source.path
         yf = self.yaml(path)
         if yf is None:
             return None
@@ -149,7 +179,7 @@ class _Loader:
             self.fail(path, [Problem(yf.rel, 1, "expected keys with values ('key: value' lines)")])
             return None
         try:
-            return Loaded(model.model_validate(yf.data if data is None else data), yf)
+            return Loaded(model.model_validate(yf.data if data is None else data), yf, source)
         except ValidationError as exc:
             self.fail(path, describe_validation_error(exc, yf, model))
             return None
@@ -159,7 +189,8 @@ def load_config(project: Project) -> ProjectConfig:
     """Only handouts.yaml's settings (for commands that need no content); ContentError if bad."""
     loader = _Loader(project)
     config_path = project.config_file
-    loaded = loader.model(config_path, ProjectConfig) if config_path.exists() else None
+    source = Source(project.rel(config_path), config_path, _NO_LAYER)
+    loaded = loader.model(source, ProjectConfig) if config_path.exists() else None
     if loader.problems and any(not p.warning for p in loader.problems):
         raise ContentError(loader.problems)
     return loaded.model if loaded is not None else ProjectConfig()
@@ -176,27 +207,29 @@ def load_catalogue(project: Project, *, strict: bool = True) -> Catalogue:
     config_path = project.config_file
     settings = None
     if config_path.exists():
-        loaded_config = loader.model(config_path, ProjectConfig)
+        loaded_config = loader.model(Source(project.rel(config_path), config_path, _NO_LAYER), ProjectConfig)
         if loaded_config is not None:
             config, settings = loaded_config.model, loaded_config.file
-    brands = _load_brands(loader)
-    messages = _load_messages(loader, config)
+        # Broken settings: the rest is read with the defaults, so every problem shows at once.
+    layers = _layers(project, config, settings)
+    brands = _load_brands(loader, layers)
+    messages = _load_messages(loader, layers, config)
     contraindications: dict[str, Loaded[ContraindicationList]] = {}
-    for path in sorted((project.content / "contraindications").glob("*.yaml")):
-        loaded = loader.model(path, ContraindicationList)
-        if loaded is not None:
-            contraindications[path.stem] = loaded
-    documents = _load_documents(loader)
-    broken = frozenset(
-        (path.parent.name, path.stem)
-        for path in loader.failed
-        if path.parent.parent == project.content / "documents"
+    for source in layers.listing("content/contraindications", "*.yaml"):
+        if source.path.stem in messages or (config.languages is None and source.from_project):
+            loaded = loader.model(source, ContraindicationList)
+            if loaded is not None:
+                contraindications[source.path.stem] = loaded
+    documents = _load_documents(loader, layers, config, set(messages))
+    broken = frozenset((path.parent.name, path.stem) for path in loader.failed & loader.document_files)
+    catalogue = Catalogue(
+        project, config, layers, brands, documents, contraindications, messages, broken=broken
     )
-    catalogue = Catalogue(project, config, brands, documents, contraindications, messages, broken=broken)
     if project.config_file not in loader.failed:  # without the settings, nothing across files is sure
         loader.problems.extend(cross_check(catalogue, {project.rel(p) for p in loader.failed}, settings))
     errors = [p for p in loader.problems if not p.warning]
-    local = [p for p in errors if p.file.startswith("content/documents/")]
+    documents_at = {project.rel(path) for path in loader.document_files}
+    local = [p for p in errors if p.file in documents_at or p.file.startswith(f"{DOCUMENTS}/")]
     if errors and (strict or len(local) < len(errors)):
         raise ContentError(loader.problems)
     catalogue.errors = local
@@ -204,10 +237,20 @@ def load_catalogue(project: Project, *, strict: bool = True) -> Catalogue:
     return catalogue
 
 
-def _load_brands(loader: _Loader) -> dict[str, Loaded[Brand]]:
+def _layers(project: Project, config: ProjectConfig, settings: YamlFile | None) -> Layers:
+    try:
+        return for_project(project, config.theme, config.starter_documents)
+    except UnknownTheme as exc:
+        line = settings.source.line_of(("theme",)) if settings is not None else None
+        where = f"{settings.rel}:{line}" if settings is not None and line else "handouts.yaml"
+        raise ProjectError(f"{where}: {{problem}}", problem=str(exc), code=exc.code) from None
+
+
+def _load_brands(loader: _Loader, layers: Layers) -> dict[str, Loaded[Brand]]:
     brands: dict[str, Loaded[Brand]] = {}
-    for path in sorted(loader.project.brands_dir.glob("*.yaml")):
-        loaded = loader.model(path, Brand)
+    for source in layers.listing("content/brands", "*.yaml"):
+        path = source.path
+        loaded = loader.model(source, Brand)
         if loaded is None:
             continue
         problems = check_brand(loader.project, path.stem, loaded.model, loaded.file)
@@ -217,14 +260,28 @@ def _load_brands(loader: _Loader) -> dict[str, Loaded[Brand]]:
         brands[path.stem] = loaded
     if not brands and not loader.problems:
         loader.problems.append(
-            Problem("content/brands", None, "no brand files: add one, e.g. content/brands/my-clinic.yaml")
+            Problem(
+                "content/brands",
+                None,
+                "no brand files: add one with `handouts new brand ID --clinic NAME` "
+                "(it writes content/brands/ID.yaml)",
+            )
         )
     return brands
 
 
-def _load_messages(loader: _Loader, config: ProjectConfig) -> dict[str, Loaded[dict[str, str]]]:
+def _load_messages(
+    loader: _Loader, layers: Layers, config: ProjectConfig
+) -> dict[str, Loaded[dict[str, str]]]:
     messages: dict[str, Loaded[dict[str, str]]] = {}
-    for path in sorted((loader.project.content / "messages").glob("*.yaml")):
+    wanted = config.languages
+    for source in layers.listing("content/messages", "*.yaml"):
+        path = source.path
+        if wanted is not None and path.stem not in wanted:
+            if source.from_project:
+                message = f"not built: handouts.yaml's 'languages' leaves out '{path.stem}'"
+                loader.problems.append(Problem(loader.project.rel(path), None, message, warning=True))
+            continue
         yf = loader.yaml(path)
         if yf is None:
             continue
@@ -241,7 +298,19 @@ def _load_messages(loader: _Loader, config: ProjectConfig) -> dict[str, Loaded[d
                 path, [Problem(yf.rel, line, f"{key}write each message as 'name: text', the text not empty")]
             )
             continue
-        messages[path.stem] = Loaded(data, yf)
+        messages[path.stem] = Loaded(data, yf, source)
+    for lang in wanted or ():
+        if lang not in messages and not any(
+            p.file.endswith(f"messages/{lang}.yaml") for p in loader.problems
+        ):
+            loader.problems.append(
+                Problem(
+                    "handouts.yaml",
+                    None,
+                    f"'languages' lists '{lang}', which has no message catalogue: "
+                    f"add content/messages/{lang}.yaml (a copy of en.yaml, translated)",
+                )
+            )
     default = messages.get(config.default_language)
     if default is not None:
         for key in CODE_MESSAGES:
@@ -250,13 +319,14 @@ def _load_messages(loader: _Loader, config: ProjectConfig) -> dict[str, Loaded[d
                     Problem(
                         default.file.rel,
                         None,
-                        f"message '{key}' is missing: add it (packets print it; handouts' own "
-                        f"content/messages/en.yaml has every message)",
+                        f"message '{key}' is missing: add it (packets print it; the package's "
+                        f"content/messages/en.yaml has every message: `handouts validate -v` shows where)",
                         field=key,
                     )
                 )
     if default is None:
-        if loader.project.content / "messages" / f"{config.default_language}.yaml" in loader.failed:
+        if any(path.name == f"{config.default_language}.yaml" and path.parent.name == "messages"
+               for path in loader.failed):  # fmt: skip
             return messages
         loader.problems.append(
             Problem(
@@ -288,9 +358,18 @@ def _load_messages(loader: _Loader, config: ProjectConfig) -> dict[str, Loaded[d
     return messages
 
 
-def _load_documents(loader: _Loader) -> dict[tuple[str, str], Loaded[Document]]:
+def _load_documents(
+    loader: _Loader, layers: Layers, config: ProjectConfig, languages: set[str]
+) -> dict[tuple[str, str], Loaded[Document]]:
     documents: dict[tuple[str, str], Loaded[Document]] = {}
-    for path in sorted((loader.project.content / "documents").glob("*/*.yaml")):
+    for source in layers.documents():
+        path = source.path
+        if path.stem not in languages and (config.languages is not None or not source.from_project):
+            if source.from_project:  # a translation into a language this project does not build
+                message = f"not built: handouts.yaml's 'languages' leaves out '{path.stem}'"
+                loader.problems.append(Problem(loader.project.rel(path), None, message, warning=True))
+            continue  # a starter translation into a language this project does not build
+        loader.document_files.add(path)
         yf = loader.yaml(path)
         if yf is None:
             continue
@@ -316,5 +395,5 @@ def _load_documents(loader: _Loader) -> dict[tuple[str, str], Loaded[Document]]:
             message = f"id: '{doc.id}' but the folder is '{shown(folder)}'; make them the same"
             loader.fail(path, [Problem(yf.rel, yf.source.value_line(("id",)), message, field="id")])
             continue
-        documents[(doc.id, path.stem)] = Loaded(doc, yf)  # type: ignore[arg-type]
+        documents[(doc.id, path.stem)] = Loaded(doc, yf, source)  # type: ignore[arg-type]
     return documents

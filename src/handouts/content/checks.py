@@ -35,9 +35,8 @@ def cross_check(cat: Catalogue, failed: Iterable[str], settings: YamlFile | None
 
 def _language_codes(cat: Catalogue) -> list[Problem]:
     """A language's code names files and out/ folders: it must be a plain code like en or fr-CA."""
-    content = cat.project.content
-    stems = {path for path in (content / "messages").glob("*.yaml")}
-    stems |= {path for path in (content / "documents").glob("*/*.yaml")}
+    stems = {source.path for source in cat.layers.listing("content/messages", "*.yaml")}
+    stems |= {source.path for source in cat.layers.documents()}
     from babel.localedata import exists as babel_knows  # dates are written by babel's locale data
 
     problems = []

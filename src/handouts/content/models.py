@@ -211,14 +211,24 @@ class SigningSettings(Model):
         )
 
 
+# A theme is named by its entry point (handouts.themes); the name is also looked up by package tools.
+ThemeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
 class ProjectConfig(Model):
     """Settings from handouts.yaml at the project root (every key optional)."""
 
     default_language: Lang = "en"
+    # The languages to build; default: every language with a message catalogue (project or package).
+    languages: tuple[Lang, ...] | None = Field(default=None, min_length=1)
     # The brand packets, the front desk and `render` use when none is chosen; without it a
     # project with several brands makes the user choose (never a silent pick of the first).
     default_brand: Slug | None = None
     out: Short = "out"
+    # The theme (templates, stylesheets, fonts) under the project's own templates/.
+    theme: ThemeName = "default"
+    # False: only the project's own documents, none of the package's starter documents.
+    starter_documents: bool = True
     smtp: SmtpSettings | None = None
     printing: PrintSettings | None = None
     serve: ServeSettings | None = None
@@ -236,6 +246,15 @@ class ProjectConfig(Model):
             return parse_settings(value)
         except SettingsProblem as exc:
             raise ValueError(str(exc).removeprefix("register: ").removeprefix("register.")) from None
+
+    @model_validator(mode="after")
+    def _default_is_built(self) -> ProjectConfig:
+        if self.languages is not None:
+            if len(set(self.languages)) != len(self.languages):
+                raise ValueError("'languages' lists a language twice")
+            if self.default_language not in self.languages:
+                raise ValueError(f"'languages' must include the default language '{self.default_language}'")
+        return self
 
 
 class Colors(Model):

@@ -160,10 +160,10 @@ def lint(project: Project, langs: Sequence[str] = (), docs: Sequence[str] = ()) 
     for doc in docs:
         choose("document", doc, [*cat.document_ids, CONTRAINDICATIONS])
     languages = [lang for lang in cat.languages if not langs or lang in langs]
-    lists = load_jargon(project, languages)
+    lists = load_jargon(cat.layers, languages)
     report = LintReport()
     for lang in languages:
-        _note_gaps(report, project, cat, lang, lists, docs)
+        _note_gaps(report, cat, lang, lists, docs)
         for doc_id in cat.document_ids:
             if docs and doc_id not in docs:
                 continue
@@ -180,7 +180,6 @@ def lint(project: Project, langs: Sequence[str] = (), docs: Sequence[str] = ()) 
 
 def _note_gaps(
     report: LintReport,
-    project: Project,
     cat: Catalogue,
     lang: str,
     lists: dict[str, JargonList],
@@ -191,9 +190,7 @@ def _note_gaps(
             f"{lang}: no readability formula for this language; sentence lengths and jargon only"
         )
     if lang not in lists:
-        report.notes.append(
-            f"{project.rel(jargon_path(project, lang))}: no jargon list; {lang} jargon not checked"
-        )
+        report.notes.append(f"{jargon_path(lang)}: no jargon list; {lang} jargon not checked")
     for doc_id in cat.document_ids:
         if (not docs or doc_id in docs) and (doc_id, lang) not in cat.documents:
             report.notes.append(f"{doc_id}: no {lang} text (the {lang} output uses the default language)")

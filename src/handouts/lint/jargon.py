@@ -10,7 +10,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
@@ -18,7 +17,7 @@ from handouts.content.explain import describe_validation_error
 from handouts.content.models import Model, Short
 from handouts.content.yamlsrc import Loc, YamlProblem, load_yaml, problem_for
 from handouts.errors import ContentError, Problem
-from handouts.project import Project
+from handouts.layers import Layers
 
 JARGON_DIR = "jargon"
 
@@ -59,18 +58,21 @@ class JargonHit:
     loc: Loc
 
 
-def jargon_path(project: Project, lang: str) -> Path:
-    return project.content / JARGON_DIR / f"{lang}.yaml"
+def jargon_path(lang: str) -> str:
+    """The project path of a language's list (the project's file, else the package's, serves it)."""
+    return f"content/{JARGON_DIR}/{lang}.yaml"
 
 
-def load_jargon(project: Project, langs: Sequence[str]) -> dict[str, JargonList]:
+def load_jargon(layers: Layers, langs: Sequence[str]) -> dict[str, JargonList]:
     """Load the lists of the languages that have one; raise ContentError listing every problem."""
     lists: dict[str, JargonList] = {}
     problems: list[Problem] = []
+    project = layers.project
     for lang in langs:
-        path = jargon_path(project, lang)
-        if not path.is_file():
+        source = layers.find(jargon_path(lang))
+        if source is None:
             continue
+        path = source.path
         try:
             yf = load_yaml(path, project.root)
         except YamlProblem as exc:

@@ -1,6 +1,7 @@
 """Compose a packet's email from templates/email/ (sandboxed Jinja) and write it as an .eml file.
 
-Templates are looked up per file, first match wins:
+Templates are looked up per file, first match wins (each through the project's layers: the
+project's file, else its theme's, else the built-in theme's):
 templates/email/<brand>/<lang>/, templates/email/<lang>/, then the same two for the default
 language. Each of subject.txt.j2, body.txt.j2 and body.html.j2 is needed; only the HTML one
 is autoescaped. The context holds the clinic's details, the appointment date and the document
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from handouts.atomic import atomic_write
 from handouts.dates import format_date, full_date
 from handouts.errors import ProjectError, RenderError, UsageError
-from handouts.project import Project
+from handouts.layers import Layers
 
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
@@ -81,14 +82,17 @@ def sender_for(cat: Catalogue, brand_id: str) -> str:
     return PLACEHOLDER_SENDER
 
 
-def find_templates(project: Project, brand: str, lang: str, default_lang: str) -> dict[str, str]:
-    """Map each part to the template name (relative to templates/email/) that serves it."""
+def find_templates(layers: Layers, brand: str, lang: str, default_lang: str) -> dict[str, str]:
+    """Map each part to the template name (relative to templates/email/) that serves it.
+
+    Each name is looked up through the layers: a project's `templates/email/en/subject.txt.j2`
+    replaces the theme's subject and nothing else.
+    """
     folders = [f"{brand}/{lang}", lang, f"{brand}/{default_lang}", default_lang]
-    root = project.templates / EMAIL_DIR
     found: dict[str, str] = {}
     for part in PARTS:
         for folder in dict.fromkeys(folders):
-            if (root / folder / part).is_file():
+            if layers.find(f"templates/{EMAIL_DIR}/{folder}/{part}") is not None:
                 found[part] = f"{folder}/{part}"
                 if lang != default_lang and folder.rsplit("/", 1)[-1] != lang:
                     _fell_back(lang, part, default_lang)
@@ -114,10 +118,10 @@ def _fell_back(lang: str, part: str, default_lang: str) -> None:
 
 def check_templates(cat: Catalogue) -> None:
     """Compile the default language's templates, so a typo stops a batch before it starts."""
-    env = _environment(cat.project.templates / EMAIL_DIR)
+    env = _environment(cat.layers)
     default = cat.config.default_language
     for brand in sorted(cat.brands):
-        for name in find_templates(cat.project, brand, default, default).values():
+        for name in find_templates(cat.layers, brand, default, default).values():
             _compile(env, name)
 
 
@@ -127,8 +131,8 @@ def compose(cat: Catalogue, letter: Letter, recipient: str, sender: str) -> Emai
     from email.utils import formatdate, make_msgid
 
     brand = cat.brands[letter.brand].model
-    names = find_templates(cat.project, letter.brand, letter.lang, cat.config.default_language)
-    env = _environment(cat.project.templates / EMAIL_DIR)
+    names = find_templates(cat.layers, letter.brand, letter.lang, cat.config.default_language)
+    env = _environment(cat.layers)
     has_consent = any(cat.document(d, letter.lang).model.kind == "consent" for d in letter.documents)
     context: dict[str, Any] = {
         "brand": {
@@ -180,12 +184,14 @@ def write_eml(folder: Path, msg: EmailMessage, file_name: str) -> Path:
 
 
 @cache
-def _environment(folder: Path) -> SandboxedEnvironment:
+def _environment(layers: Layers) -> SandboxedEnvironment:
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
+    from handouts.render.loader import LayeredLoader
+
     return SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(folder),
+        loader=LayeredLoader(layers, f"templates/{EMAIL_DIR}"),
         autoescape=lambda name: bool(name) and str(name).endswith(".html.j2"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -194,14 +200,22 @@ def _environment(folder: Path) -> SandboxedEnvironment:
     )
 
 
+def _where(env: SandboxedEnvironment, name: str, filename: str | None) -> str:
+    """A template's file as messages name it: the project's path, or the package file's."""
+    layers = getattr(env.loader, "layers", None)
+    if filename and isinstance(layers, Layers):
+        return layers.project.rel(Path(filename))
+    return f"templates/{EMAIL_DIR}/{name}"
+
+
 def _compile(env: SandboxedEnvironment, name: str) -> Any:
     import jinja2
 
     try:
         return env.get_template(name)
     except jinja2.TemplateSyntaxError as exc:
-        where = f"templates/{EMAIL_DIR}/{name}:{exc.lineno}"
-        raise RenderError(f"{where}: template error: {exc.message}") from None
+        where = _where(env, name, exc.filename)
+        raise RenderError(f"{where}:{exc.lineno}: template error: {exc.message}") from None
 
 
 def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> str:
@@ -211,4 +225,4 @@ def _render(env: SandboxedEnvironment, name: str, context: dict[str, Any]) -> st
     try:
         return str(template.render(context))
     except jinja2.TemplateError as exc:
-        raise RenderError(f"templates/{EMAIL_DIR}/{name}: template error: {exc}") from None
+        raise RenderError(f"{_where(env, name, template.filename)}: template error: {exc}") from None

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from handouts.dates import parse_date
 from handouts.errors import HandoutsError, InputErrors, UsageError
+from handouts.layers import peeked
 from handouts.project import Project
 from handouts.render.fonts import Ranges, covers, field_font_ranges
 
@@ -125,7 +126,7 @@ def make_patient(
     date: the appointment, YYYY-MM-DD (empty: today). index: the snapshot's, when current
     (it knows the field font's characters without reading the font).
     """
-    printable = index.printable if index is not None else field_font_ranges(project)
+    printable = index.printable if index is not None else field_font_ranges(peeked(project))
     problems: list[HandoutsError] = []
 
     def checked(run: Callable[[], T]) -> T | None:

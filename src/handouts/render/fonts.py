@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from handouts.project import Project
+from handouts.layers import Layers, read
 
-FIELD_FONT = "fonts/HandoutsFields.ttf"
+FIELD_FONT = "templates/fonts/HandoutsFields.ttf"
 
 Ranges = tuple[tuple[int, int], ...]
 
@@ -17,9 +17,9 @@ def covers(ranges: Ranges, char: str) -> bool:
     return any(low <= point <= high for low, high in ranges)
 
 
-def field_font_ranges(project: Project) -> Ranges:
-    """Code points the form-field font can draw, as inclusive ranges."""
-    return _cmap_ranges((project.templates / FIELD_FONT).read_bytes())
+def field_font_ranges(layers: Layers) -> Ranges:
+    """Code points the form-field font can draw, as inclusive ranges (whichever layer serves it)."""
+    return _cmap_ranges(read(layers.need(FIELD_FONT)))
 
 
 @cache

@@ -16,7 +16,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from handouts import __version__
 from handouts.content.catalogue import Catalogue
 from handouts.errors import Problem, RenderError
+from handouts.layers import Layers, Source, read
 from handouts.project import Project
+from handouts.render.loader import LayeredLoader
 from handouts.render.outputs import OutputSpec
 
 TEMPLATE_SUFFIX = ".html.j2"
@@ -38,15 +40,15 @@ class Provenance:
         return self.fingerprint[:7]
 
 
-def environment(project: Project) -> SandboxedEnvironment:
-    """Return the sandboxed, autoescaping, strict Jinja environment for a project."""
-    return _environment(project.templates)
+def environment(layers: Layers) -> SandboxedEnvironment:
+    """Return the sandboxed, autoescaping, strict Jinja environment for a project's layers."""
+    return _environment(layers)
 
 
 @cache
-def _environment(templates: Path) -> SandboxedEnvironment:
+def _environment(layers: Layers) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(templates),
+        loader=LayeredLoader(layers),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -59,21 +61,27 @@ def template_name(kind: str) -> str:
     return f"{kind}{TEMPLATE_SUFFIX}"
 
 
-def template_chain(project: Project, name: str) -> list[Path]:
-    """Return the template and every template it extends, includes or imports."""
+def template_chain(layers: Layers, name: str) -> list[Source]:
+    """Return the template and every template it extends, includes or imports (the files serving them)."""
     try:
-        return _template_chain(project, name)
+        return _template_chain(layers, name)
     except jinja2.TemplateError as exc:
-        raise RenderError(str(_jinja_problem(project, name, exc))) from exc
+        raise RenderError(str(_jinja_problem(layers.project, name, exc))) from exc
 
 
-def _template_chain(project: Project, name: str) -> list[Path]:
-    folder = project.templates
-    # Keyed on every template's mtime, so a long-running preview sees edits.
+def _template_chain(layers: Layers, name: str) -> list[Source]:
+    # Keyed on which file serves each template and its mtime, so a long-running preview sees
+    # edits and new overrides.
     stamp = tuple(
-        sorted((p.relative_to(folder).as_posix(), p.stat().st_mtime_ns) for p in folder.rglob("*.j2"))
+        (s.rel, str(s.path), s.path.stat().st_mtime_ns) for s in layers.listing("templates", "**/*.j2")
     )
-    return [folder / n for n in _chain(folder, name, stamp)]
+    found = []
+    for ref in _chain(layers, name, stamp):
+        source = layers.find(f"templates/{ref}")
+        if source is None:  # removed since the chain was read
+            raise jinja2.TemplateNotFound(ref)
+        found.append(source)
+    return found
 
 
 def _jinja_problem(project: Project, name: str, exc: jinja2.TemplateError) -> Problem:
@@ -86,8 +94,8 @@ def _jinja_problem(project: Project, name: str, exc: jinja2.TemplateError) -> Pr
 
 
 @lru_cache(maxsize=64)
-def _chain(folder: Path, name: str, stamp: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
-    env = _environment(folder)
+def _chain(layers: Layers, name: str, stamp: tuple[tuple[str, str, int], ...]) -> tuple[str, ...]:
+    env = _environment(layers)
     seen: list[str] = []
     todo = [name]
     while todo:
@@ -101,38 +109,43 @@ def _chain(folder: Path, name: str, stamp: tuple[tuple[str, int], ...]) -> tuple
     return tuple(sorted(seen))
 
 
-def stylesheets(project: Project, large: bool | None = None) -> list[Path]:
-    """The CSS files of an output (large=None: every stylesheet, for fingerprints)."""
-    sheets = sorted((project.templates / "styles").glob("*.css"))
+def stylesheets(layers: Layers, large: bool | None = None) -> list[Source]:
+    """The CSS files of an output (large=None: every stylesheet)."""
+    sheets = layers.listing("templates/styles", "*.css")
     if large is None:
         return sheets
-    return [p for p in sheets if large or p.name != LARGE_PRINT_CSS]
+    return [s for s in sheets if large or s.path.name != LARGE_PRINT_CSS]
 
 
-def content_inputs(cat: Catalogue, spec: OutputSpec) -> list[Path]:
+def content_inputs(cat: Catalogue, spec: OutputSpec) -> list[Source]:
     """Files whose text decides the wording of an output (for its provenance fingerprint)."""
-    files = [cat.messages[spec.lang].file.path]
+    files = [cat.messages[spec.lang].source]
     if spec.is_stamp:
-        return files + template_chain(cat.project, STAMP_TEMPLATE)
+        return files + template_chain(cat.layers, STAMP_TEMPLATE)
     doc = cat.document(spec.doc_id, spec.lang)
-    files.insert(0, doc.file.path)
+    files.insert(0, doc.source)
     if spec.lang in cat.contraindications:
-        files.append(cat.contraindications[spec.lang].file.path)
-    files += template_chain(cat.project, template_name(doc.model.kind))
+        files.append(cat.contraindications[spec.lang].source)
+    files += template_chain(cat.layers, template_name(doc.model.kind))
     return files
 
 
-def fingerprint(project: Project, files: list[Path]) -> str:
-    """Hash of the files' project-relative names and bytes."""
+def fingerprint(files: list[Source]) -> str:
+    """Hash of the files' project paths and bytes.
+
+    The project path, not the layer: a file that moves between layers with the same bytes
+    (an override identical to the package's file) changes no output, so it changes no
+    fingerprint either; any difference in bytes does.
+    """
     digest = hashlib.sha256()
-    for path in files:
-        digest.update(project.rel(path).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for source in files:
+        digest.update(source.rel.encode() + b"\0")
+        digest.update(read(source) + b"\0")
     return digest.hexdigest()
 
 
 def provenance(cat: Catalogue, spec: OutputSpec) -> Provenance:
-    fp = fingerprint(cat.project, content_inputs(cat, spec))
+    fp = fingerprint(content_inputs(cat, spec))
     if spec.is_stamp:
         return Provenance(spec.doc_id, "1.0", dt.date(2026, 1, 1), fp)
     doc = cat.document(spec.doc_id, spec.lang).model
@@ -141,7 +154,6 @@ def provenance(cat: Catalogue, spec: OutputSpec) -> Provenance:
 
 def render_html(cat: Catalogue, spec: OutputSpec) -> str:
     """Render the HTML for one output; raise RenderError naming the template line."""
-    project = cat.project
     brand_loaded = cat.brands[spec.brand]
     brand = brand_loaded.model
     context: dict[str, Any] = {
@@ -154,11 +166,11 @@ def render_html(cat: Catalogue, spec: OutputSpec) -> str:
         "fillable": spec.fillable,
         "large_print": spec.large,
         "generator": f"handouts {__version__}",
-        "stylesheets": [p.resolve().as_uri() for p in stylesheets(project, spec.large)],
+        "stylesheets": [s.path.resolve().as_uri() for s in stylesheets(cat.layers, spec.large)],
         "logo_url": (brand_loaded.file.path.parent / brand.logo).resolve().as_uri() if brand.logo else None,
     }
     if spec.is_stamp:
-        return _render(project, STAMP_TEMPLATE, context)
+        return _render(cat.layers, STAMP_TEMPLATE, context)
     doc = cat.document(spec.doc_id, spec.lang).model
     items = cat.contraindications[spec.lang].model.items if spec.lang in cat.contraindications else ()
     context.update(doc=doc, contraindications=items, provenance=provenance(cat, spec))
@@ -166,29 +178,30 @@ def render_html(cat: Catalogue, spec: OutputSpec) -> str:
         # Untranslated: the text is the default language's, and the PDF's /Lang says so (a
         # screen reader picks its voice by it); only the fixed strings are in spec.lang.
         context["content_lang"] = cat.config.default_language
-    return _render(project, template_name(doc.kind), context)
+    return _render(cat.layers, template_name(doc.kind), context)
 
 
-def _render(project: Project, name: str, context: dict[str, Any]) -> str:
+def _render(layers: Layers, name: str, context: dict[str, Any]) -> str:
+    project = layers.project
     try:
-        return environment(project).get_template(name).render(context)
+        return environment(layers).get_template(name).render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(_template_problem(project, exc.filename, exc.lineno, exc.message)) from exc
     except jinja2.TemplateError as exc:
-        file, line = _template_frame(project, exc)
+        file, line = _template_frame(exc)
         raise RenderError(_template_problem(project, file, line, str(exc))) from exc
 
 
-def check_templates(project: Project, kinds: set[str]) -> list[Problem]:
+def check_templates(layers: Layers, kinds: set[str]) -> list[Problem]:
     """Compile every template a kind needs, without rendering; return problems."""
     problems = []
-    env = environment(project)
+    env = environment(layers)
     for name in [template_name(kind) for kind in sorted(kinds)] + [STAMP_TEMPLATE]:
         try:
-            _template_chain(project, name)
+            _template_chain(layers, name)
             env.get_template(name)
         except jinja2.TemplateError as exc:
-            problems.append(_jinja_problem(project, name, exc))
+            problems.append(_jinja_problem(layers.project, name, exc))
     return problems
 
 
@@ -197,16 +210,13 @@ def _template_problem(project: Project, file: str | None, line: int | None, msg:
     return str(Problem(where, line, f"template error: {msg}"))
 
 
-def _template_frame(project: Project, exc: BaseException) -> tuple[str | None, int | None]:
-    """Find the innermost traceback frame that ran a template file."""
+def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
+    """Find the innermost traceback frame that ran a template (whichever layer its file is in)."""
     tb = exc.__traceback__
     found: tuple[str | None, int | None] = (None, None)
-    templates = str(project.templates.resolve())
     while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename.startswith(templates):
-            template = tb.tb_frame.f_globals.get("__jinja_template__")
-            line = template.get_corresponding_lineno(tb.tb_lineno) if template else tb.tb_lineno
-            found = (filename, line)
+        template = tb.tb_frame.f_globals.get("__jinja_template__")
+        if template is not None:
+            found = (tb.tb_frame.f_code.co_filename, template.get_corresponding_lineno(tb.tb_lineno))
         tb = tb.tb_next
     return found

@@ -44,12 +44,11 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
         cat = _worker_catalogue(root)
         prov = provenance(cat, spec)
         html = render_html(cat, spec)
-        allowed = [cat.project.templates, cat.project.content]
         with reproducible_epoch(prov.effective):
             raw, pages = html_to_pdf(
                 html,
                 base_url=cat.project.templates,
-                allowed=allowed,
+                serve=cat.layers.serve,
                 identifier=prov.fingerprint[:32].encode(),
                 forms=spec.has_form,
                 tags=True,  # the stamp too: every file in out/ is PDF/UA (it costs nothing)

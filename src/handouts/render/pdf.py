@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -35,27 +35,31 @@ def _font_config() -> Any:
     return _FONT_CONFIG
 
 
+Serve = Callable[[Path], "Path | None"]
+"""For a file a document asks for: the file to give it, or None to refuse (Layers.serve)."""
+
+
 def _project_fetcher() -> type[Any]:
-    """Build (once) a URLFetcher subclass that serves only files below allowed folders."""
+    """Build (once) a URLFetcher subclass that serves only the files its resolver gives."""
     global _fetcher_class
     if _fetcher_class is not None:
         return _fetcher_class
     from weasyprint.urls import URLFetcher
 
     class ProjectFetcher(URLFetcher):  # type: ignore[misc]
-        """Refuse the network and any file outside the project's allowed folders."""
+        """Refuse the network and any file the project's layers do not serve."""
 
-        def __init__(self, allowed: Iterable[Path]) -> None:
+        def __init__(self, serve: Serve) -> None:
             super().__init__(allowed_protocols={"file"}, allow_redirects=False)
-            self.allowed = [p.resolve() for p in allowed]
+            self.serve = serve
             self.refused: list[str] = []
 
         def fetch(self, url: str, headers: Any = None) -> Any:
             parts = urlsplit(url)
             if parts.scheme == "file" and parts.netloc in ("", "localhost"):
-                path = Path(unquote(parts.path)).resolve()
-                if any(path.is_relative_to(root) for root in self.allowed) and path.is_file():
-                    return super().fetch(path.as_uri(), headers)
+                path = self.serve(Path(unquote(parts.path)))
+                if path is not None:
+                    return super().fetch(path.resolve().as_uri(), headers)
             self.refused.append(url)
             raise ValueError(f"refused to load {url}: outside the project")
 
@@ -63,9 +67,9 @@ def _project_fetcher() -> type[Any]:
     return ProjectFetcher
 
 
-def url_fetcher(allowed: Iterable[Path]) -> Any:
-    """A WeasyPrint URL fetcher that serves only files below the allowed folders."""
-    return _project_fetcher()(allowed)
+def url_fetcher(serve: Serve) -> Any:
+    """A WeasyPrint URL fetcher that serves only the files `serve` gives for a requested path."""
+    return _project_fetcher()(serve)
 
 
 @contextlib.contextmanager
@@ -105,16 +109,16 @@ def html_to_pdf(
     html: str,
     *,
     base_url: Path,
-    allowed: Iterable[Path],
+    serve: Serve,
     identifier: bytes,
     forms: bool = False,
     tags: bool = True,
 ) -> tuple[bytes, int]:
-    """Render html to PDF bytes and page count; fail if it loaded anything outside `allowed`."""
+    """Render html to PDF bytes and page count; fail if it asked for anything `serve` refuses."""
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
-    fetcher = url_fetcher(allowed)
+    fetcher = url_fetcher(serve)
     try:
         source = weasyprint.HTML(string=html, base_url=base_url.resolve().as_uri() + "/", url_fetcher=fetcher)
         options = {
@@ -137,7 +141,7 @@ def html_to_pdf(
         refused = ", ".join(sorted(set(fetcher.refused))[:3])
         raise UnsafeResourceError(
             f"refused to load {refused}: documents may only use files in the project's "
-            "templates/ and content/ folders"
+            "templates/ and content/ folders, or the files of its theme and the package they stand in for"
         )
     assert isinstance(pdf, bytes)
     return pdf, len(document.pages)

@@ -104,11 +104,11 @@ def create_app(
     app.register_blueprint(daypage.bp)
     if preview:
         from handouts.web import preview as preview_pages
-        from handouts.web.watch import Watcher
+        from handouts.web.watch import Watcher, watched_folders
 
         app.register_blueprint(preview_pages.bp)
         if watch if watch is not None else True:
-            web_state.watcher = Watcher([project.content, project.templates])
+            web_state.watcher = Watcher(watched_folders(project), project_root=project.root)
             web_state.watcher.start()
 
     @app.context_processor

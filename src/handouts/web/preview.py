@@ -1,17 +1,18 @@
 """The editors' preview: the catalogue, any document as HTML or PDF, reloaded on every edit.
 
-A watcher thread (watch.py) counts changes under content/ and templates/; each preview page
+A watcher thread (watch.py) counts changes to the project's files and its layers'; each preview page
 polls /preview/version and reloads when the count moves. Problems are shown with file and line
 instead of a blank page. WeasyPrint is imported only when a PDF is asked for.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request, send_from_directory
+from flask import Blueprint, Response, abort, jsonify, render_template, request, send_file
 from flask.typing import ResponseReturnValue
 
 from handouts.content.catalogue import Catalogue, load_catalogue
 from handouts.errors import HandoutsError, Problem
+from handouts.layers import peeked
 from handouts.render.outputs import VARIANTS, OutputSpec
 from handouts.web.state import state
 
@@ -35,7 +36,7 @@ def _load() -> tuple[Catalogue | None, list[Problem], list[Problem]]:
     except HandoutsError as exc:
         problems = getattr(exc, "problems", None) or [Problem("content", None, str(exc))]
         return None, list(problems), []
-    problems = list(cat.errors) + check_templates(project, {d.model.kind for d in cat.documents.values()})
+    problems = list(cat.errors) + check_templates(cat.layers, {d.model.kind for d in cat.documents.values()})
     return cat, problems, list(cat.warnings)
 
 
@@ -89,8 +90,12 @@ def _render_html(cat: Catalogue, spec: OutputSpec) -> str:
     from handouts.render.html import render_html
 
     html = render_html(cat, spec)  # template errors arrive as RenderError with file and line
-    root_uri = cat.project.root.resolve().as_uri() + "/"
-    return html.replace(root_uri, f"{request.script_root}/preview/file/")
+    # Each layer's folder becomes its area: /preview/file/templates/... is then served by
+    # whichever layer serves that project path, as WeasyPrint's fetcher does.
+    for layer in sorted(cat.layers.stack, key=lambda layer: -len(str(layer.root.resolve()))):
+        root_uri = layer.root.resolve().as_uri() + "/"
+        html = html.replace(root_uri, f"{request.script_root}/preview/file/{layer.area}/")
+    return html
 
 
 @bp.get("/doc/<brand>/<lang>/<doc_id>/<variant>")
@@ -170,16 +175,16 @@ def pdf(brand: str, lang: str, doc_id: str, variant: str) -> ResponseReturnValue
 
 @bp.get("/file/<path:rel>")
 def file(rel: str) -> ResponseReturnValue:
-    """A stylesheet, font or image from the project's templates/ or content/ folders."""
-    project = state().project
-    top = rel.split("/", 1)[0]
-    if top not in ("templates", "content") or not rel.lower().endswith(ASSET_SUFFIXES):
+    """A stylesheet, font or image: the file that serves its project path (project, theme, package)."""
+    if not rel.lower().endswith(ASSET_SUFFIXES) or "\0" in rel:
         abort(404)
-    folder = (project.root / top).resolve()
-    target = (project.root / rel).resolve()
-    if not target.is_relative_to(folder) or not target.is_file():
+    try:
+        source = peeked(state().project).find(rel)
+    except (ValueError, HandoutsError):  # not a project path (.., another folder), or no theme
         abort(404)
-    return send_from_directory(folder, target.relative_to(folder).as_posix())
+    if source is None:
+        abort(404)
+    return send_file(source.path, download_name=source.path.name)
 
 
 @bp.get("/version")

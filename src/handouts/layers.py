@@ -1,0 +1,325 @@
+"""Where each file a project uses comes from: the project first, then its theme, then the package.
+
+A project holds only what it changes. Every file has a *project path*, the place it would
+have in a project: `templates/styles/handout.css`, `content/messages/fr.yaml`. To find one,
+the layers are asked in order and the first that has it wins:
+
+    templates/...   the project's templates/, the chosen theme, the built-in theme
+    content/...     the project's content/, the package's starter content
+
+Brands (`content/brands/`) come from the project only. Documents are replaced whole: a
+project folder `content/documents/<id>/` hides the starter's folder of the same id, every
+language of it (a half-replaced document would mix two versions of the wording).
+
+This module is the one place where a project path becomes a file on disk: `Layers.find`,
+`.listing`, `.documents` and `.serve` all admit files through `_admit`, and `read` is the
+one bounded read. Kept light on purpose (the build snapshot uses it): no pydantic, Jinja or
+WeasyPrint imports.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from handouts.errors import ProjectError, shown
+from handouts.project import Project, peek_settings
+
+THEME_GROUP = "handouts.themes"  # the entry point group a theme package registers in
+DEFAULT_THEME = "default"
+BUILTIN_THEME = "handouts.theme"  # the package that is the built-in theme
+STARTER = Path(__file__).resolve().parent / "starter"
+
+PROJECT = "project"
+STARTER_ORIGIN = "starter"
+AREAS = ("templates", "content")
+PROJECT_ONLY = ("content/brands/",)
+DOCUMENTS = "content/documents"
+# Any file read through the layers: templates, stylesheets, fonts, logos and YAML are far smaller.
+MAX_FILE_BYTES = 20_000_000
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A folder that serves one area (templates/ or content/) of the project paths."""
+
+    origin: str  # "project", "theme default", "starter"
+    area: str
+    root: Path
+
+    @property
+    def packaged(self) -> bool:
+        return self.origin != PROJECT
+
+
+@dataclass(frozen=True)
+class Source:
+    """The file that serves a project path, and the layer it comes from."""
+
+    rel: str  # the project path, e.g. "templates/styles/handout.css"
+    path: Path
+    layer: Layer
+
+    @property
+    def origin(self) -> str:
+        return self.layer.origin
+
+    @property
+    def from_project(self) -> bool:
+        return not self.layer.packaged
+
+
+def files_below(folder: Path, suffix: str = "") -> list[Path]:
+    """Every file below folder, through symlinked folders too (as the content loader's globs go)."""
+    found = []
+    seen: set[str] = set()
+    for parent, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(parent)
+        if real in seen:  # a link back up the tree
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        found += [Path(parent, n) for n in names if n.endswith(suffix)]
+    return sorted(found)
+
+
+# A theme is a Python package: its modules and their caches are not theme files.
+_NOT_THEME_FILES = (".py", ".pyc")
+
+
+def _admit(layer: Layer, path: Path) -> bool:
+    """Whether a file found in a layer may be used: the one rule every lookup goes through.
+
+    Today: it exists and is a regular file (after symlinks; a device or a folder is not),
+    and in a package's layer it is not Python code. The hardening of issue 20 adds its
+    confinement here (resolved, still inside its layer).
+    """
+    if layer.packaged and (path.suffix in _NOT_THEME_FILES or "__pycache__" in path.parts):
+        return False
+    return path.is_file()
+
+
+def read(source: Source, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A source's bytes, reading at most limit (plus one byte to tell it is too large)."""
+    try:
+        with open(source.path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ProjectError(f"{source.path}: cannot read: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise ProjectError(f"{source.path}: larger than {limit // 1_000_000} MB; is it the right file?")
+    return data
+
+
+def _split(rel: str) -> tuple[str, str]:
+    """A project path as (area, path inside the area); anything else is a bug, not input."""
+    parts = PurePosixPath(rel).parts
+    if not parts or parts[0] not in AREAS or ".." in parts or rel.startswith("/"):
+        raise ValueError(f"not a project path: {rel!r}")
+    return parts[0], "/".join(parts[1:])
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The layers of one project, in lookup order (see the module's docstring)."""
+
+    project: Project
+    theme: str
+    stack: tuple[Layer, ...]
+    starter_documents: bool = True
+
+    def _serving(self, area: str, sub: str) -> list[Layer]:
+        rel = f"{area}/{sub}"
+        only_project = any(rel.startswith(prefix) or rel == prefix.rstrip("/") for prefix in PROJECT_ONLY)
+        return [layer for layer in self.stack if layer.area == area and not (only_project and layer.packaged)]
+
+    def find(self, rel: str) -> Source | None:
+        """The file that serves a project path, or None."""
+        area, sub = _split(rel)
+        if rel.startswith(DOCUMENTS + "/"):
+            return next((s for s in self.documents() if s.rel == rel), None)
+        for layer in self._serving(area, sub):
+            path = layer.root / sub
+            if _admit(layer, path):
+                return Source(rel, path, layer)
+        return None
+
+    def need(self, rel: str) -> Source:
+        """The file that serves a project path; a ProjectError naming where it was looked for."""
+        found = self.find(rel)
+        if found is None:
+            area, sub = _split(rel)
+            looked = ", ".join(str(layer.root / sub) for layer in self._serving(area, sub))
+            raise ProjectError("{rel}: not found (looked in {looked})", rel=rel, looked=looked)
+        return found
+
+    def listing(self, folder: str, pattern: str = "*") -> list[Source]:
+        """The files matching pattern below a project folder, from every layer; the first layer wins."""
+        area, sub = _split(folder)
+        found: dict[str, Source] = {}
+        for layer in self._serving(area, sub):
+            base = layer.root / sub
+            if not base.is_dir():
+                continue
+            for path in sorted(base.glob(pattern)):
+                rel = f"{area}/{path.relative_to(layer.root).as_posix()}"
+                if rel not in found and _admit(layer, path):
+                    found[rel] = Source(rel, path, layer)
+        return [found[rel] for rel in sorted(found)]
+
+    def documents(self) -> list[Source]:
+        """Every document file: per document id, the files of the first layer that has that id."""
+        area, sub = _split(DOCUMENTS)
+        chosen: dict[str, list[Source]] = {}
+        for layer in self._serving(area, sub):
+            if layer.origin == STARTER_ORIGIN and not self.starter_documents:
+                continue
+            base = layer.root / sub
+            if not base.is_dir():
+                continue
+            for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+                if folder.name in chosen:
+                    continue
+                files = [
+                    Source(f"{DOCUMENTS}/{folder.name}/{path.name}", path, layer)
+                    for path in sorted(folder.glob("*.yaml"))
+                    if _admit(layer, path)
+                ]
+                if files:
+                    chosen[folder.name] = files
+        return [source for doc_id in sorted(chosen) for source in chosen[doc_id]]
+
+    def serve(self, path: Path) -> Path | None:
+        """For a file a rendered document asks for: the file its project path resolves to, or None.
+
+        A stylesheet's `url(../fonts/F.ttf)` is asked for next to wherever the stylesheet came
+        from; it is served from whichever layer serves `templates/fonts/F.ttf`.
+        """
+        source = self.source_of(path)
+        return source.path if source is not None else None
+
+    def source_of(self, path: Path) -> Source | None:
+        """The source serving the project path that a file inside some layer stands for."""
+        resolved = path.resolve()
+        for layer in self.stack:
+            root = layer.root.resolve()
+            if resolved.is_relative_to(root) and resolved != root:
+                return self.find(f"{layer.area}/{resolved.relative_to(root).as_posix()}")
+        return None
+
+    def project_source(self, path: Path) -> Source:
+        """A file of the project itself (a brand file, a logo) as a source."""
+        layer = next(layer for layer in self.stack if not layer.packaged and layer.area == "content")
+        return Source(self.project.rel(path), path, layer)
+
+    def label(self, source: Source) -> str:
+        """How messages name a source: project-relative for the project's files, else its path."""
+        return self.project.rel(source.path)
+
+    def roots(self) -> list[Path]:
+        return [layer.root for layer in self.stack]
+
+    def every_file(self) -> list[tuple[Layer, str, Path]]:
+        """Every file of every layer, shadowed ones too (layer, project path, file): for the snapshot."""
+        files = []
+        for layer in self.stack:
+            for path in files_below(layer.root):
+                if layer.packaged and path.suffix in _NOT_THEME_FILES:
+                    continue  # the package's code is in the snapshot's code digest already
+                files.append((layer, f"{layer.area}/{path.relative_to(layer.root).as_posix()}", path))
+        return files
+
+
+# --- themes ----------------------------------------------------------------------------------
+
+
+def installed_themes() -> dict[str, str]:
+    """Theme name -> the package that holds it, from the `handouts.themes` entry points."""
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep.value for ep in entry_points(group=THEME_GROUP)}
+    # A source checkout run without install metadata still has its built-in theme.
+    found.setdefault(DEFAULT_THEME, BUILTIN_THEME)
+    return dict(sorted(found.items()))
+
+
+class UnknownTheme(ProjectError):
+    """handouts.yaml names a theme that no installed package registers."""
+
+    def __init__(self, name: str, installed: list[str]) -> None:
+        self.name = name
+        super().__init__(
+            "unknown theme '{name}'; installed themes: {installed}",
+            code="unknown-theme",
+            name=shown(name),
+            installed=", ".join(installed),
+        )
+
+
+def theme_folder(name: str) -> Path:
+    """The folder of a theme: its package's folder, laid out like a project's templates/."""
+    # The built-in theme is registered like any other; it is found without reading every
+    # installed package's entry points, which would cost each no-op build milliseconds.
+    package = BUILTIN_THEME if name == DEFAULT_THEME else installed_themes().get(name)
+    if package is None:
+        raise UnknownTheme(name, list(installed_themes()))
+    return _package_folder(name, package)
+
+
+def _package_folder(name: str, package: str) -> Path:
+    import importlib.util
+
+    module = package.partition(":")[0].strip()
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not locations:
+        raise ProjectError(
+            "theme '{name}' names package '{package}', which is not an installed package",
+            name=shown(name),
+            package=shown(module),
+        )
+    return Path(locations[0])
+
+
+def for_project(project: Project, theme: str = DEFAULT_THEME, starter_documents: bool = True) -> Layers:
+    """The layers of a project that uses `theme` (raise UnknownTheme when it is not installed)."""
+    stack = [Layer(PROJECT, "templates", project.templates)]
+    if theme != DEFAULT_THEME:
+        stack.append(Layer(f"theme {theme}", "templates", theme_folder(theme)))
+    stack += [
+        Layer(f"theme {DEFAULT_THEME}", "templates", theme_folder(DEFAULT_THEME)),
+        Layer(PROJECT, "content", project.content),
+        Layer(STARTER_ORIGIN, "content", STARTER),
+    ]
+    return Layers(project, theme, tuple(stack), starter_documents)
+
+
+def starter_listing(folder: str, pattern: str = "*") -> list[Source]:
+    """The package's starter content below a project folder (`content/...`), for `init` to copy."""
+    area, sub = _split(folder)
+    layer = Layer(STARTER_ORIGIN, "content", STARTER)
+    if area != "content":
+        return []
+    found = [path for path in sorted((STARTER / sub).glob(pattern)) if _admit(layer, path)]
+    return [Source(f"content/{path.relative_to(STARTER).as_posix()}", path, layer) for path in found]
+
+
+def peeked(project: Project) -> Layers:
+    """The layers handouts.yaml asks for, read without the settings model.
+
+    For the quick paths (the snapshot, a packet's field check); the full path takes them from
+    the validated settings (Catalogue.layers). Unreadable settings give the defaults here: the
+    full path then reports what is wrong with them.
+    """
+    settings = peek_settings(project) or {}
+    theme = settings.get("theme", DEFAULT_THEME)
+    return for_project(
+        project,
+        theme if isinstance(theme, str) and theme else DEFAULT_THEME,
+        settings.get("starter_documents", True) is not False,
+    )
