@@ -416,6 +416,23 @@ def test_large_print_greyscale_and_a_phone_photo(project: Path) -> None:
     assert result.status == "flagged" and [f.id for f in result.flagged] == ["metal-allergy"]
 
 
+@pytest.mark.parametrize(
+    ("dpi", "degrade"),
+    [
+        (600, ss.Degrade(angle=2.5, upside_down=True, blur=1.5, jpeg=80)),  # noise: slow at 600 dpi
+        (300, ss.Degrade(angle=-3, photocopies=2, blur=0.8, jpeg=60, grey=True)),
+    ],
+    ids=["600dpi-upside-down", "300dpi-copy-of-a-copy"],
+)
+def test_the_ends_of_the_resolution_range(project: Path, dpi: int, degrade: ss.Degrade) -> None:
+    """600 dpi (a page four times the pixels of 300) and a greyscale photocopy of a copy at 300."""
+    rows: dict[str, ss.RowAction] = {"pregnancy": "yes", "metal-allergy": "no"}
+    pages = scan_of(project, ss.Filling(rows), 22, degrade=degrade, dpi=dpi)[::-1]
+    result = only(read_scan(project, pages, dpi)).result
+    assert result.status == "flagged" and [f.id for f in result.flagged] == ["pregnancy"], result.unclear
+    assert result.answers == {"pregnancy": "yes", "metal-allergy": "no"} and result.signature
+
+
 def test_generated_set_has_no_wrong_all_clear(project: Path) -> None:
     """Random forms, random degradations: every yes/no read right or sent to review, never a wrong clear."""
     rng = np.random.default_rng(18)
