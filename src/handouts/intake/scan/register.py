@@ -47,25 +47,61 @@ def luminance(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
+# Corner squares are first looked for on the page shrunk until they are about this many pixels
+# wide (a 4 mm square is 31 px at 200 dpi, 94 px at 600): thresholding and labelling a whole page
+# cost in proportion to its pixels. Each blob found there is then judged again at full size, in
+# a window around it, by the very threshold and tests a whole-page pass would apply.
+MARK_PIXELS = 12.0
+
+
 def _mark_candidates(grey: np.ndarray, side: float) -> np.ndarray:
     """Centres of solid, square-ish dark blobs about `side` pixels wide."""
     import cv2
 
-    block = int(side * 3) | 1
-    bw = cv2.adaptiveThreshold(
-        grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, max(block, 3), 25
-    )
+    factor = max(1, int(side // MARK_PIXELS))
+    if factor == 1:
+        return _blob_centres(grey, side)
+    small = cv2.resize(grey, (grey.shape[1] // factor, grey.shape[0] // factor), interpolation=cv2.INTER_AREA)
+    # A small pixel i covers the full-size ones i*f .. i*f+f-1: its centre is i*f + (f-1)/2.
+    rough = _blob_centres(small, side / factor, loose=True) * factor + (factor - 1) / 2
+    block = _block(side)
+    reach = int(2 * side) + block // 2 + 1  # the blob, and every pixel its threshold looks at
+    height, width = grey.shape[:2]
+    found: list[np.ndarray] = []
+    for x, y in rough:
+        x0, y0 = max(0, int(x) - reach), max(0, int(y) - reach)
+        window = grey[y0 : min(height, int(y) + reach + 1), x0 : min(width, int(x) + reach + 1)]
+        for centre in _blob_centres(window, side) + (x0, y0):
+            # Only the blob the rough one stands for, once (two windows may hold one square).
+            if np.hypot(*(centre - (x, y))) <= side and all(np.hypot(*(centre - c)) > 1 for c in found):
+                found.append(centre)
+    return np.array(found, dtype=np.float64).reshape(-1, 2)
+
+
+def _block(side: float) -> int:
+    return max(int(side * 3) | 1, 3)
+
+
+def _blob_centres(grey: np.ndarray, side: float, loose: bool = False) -> np.ndarray:
+    """Centroids of the blobs of grey that pass for a solid square `side` pixels wide.
+
+    loose: wider bounds, for the shrunk page's first look (what passes is judged again).
+    """
+    import cv2
+
+    bw = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, _block(side), 25)
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(bw, connectivity=8)
     area = side * side
+    low, high, fill = (0.4, 1.7, 0.7) if loose else (0.5, 1.45, 0.8)
     keep = []
     for i in range(1, count):
         x, y, w, h, a = stats[i]
         # Tight on size: a filled-in 5 mm box must not pass for a 4 mm corner square.
-        if not (0.5 * area <= a <= 1.45 * area and 0.6 * side <= max(w, h) <= 2.0 * side):
+        if not (low * area <= a <= high * area and 0.6 * side <= max(w, h) <= 2.0 * side):
             continue
         ys, xs = np.nonzero(labels[y : y + h, x : x + w] == i)
         (_, _), (rw, rh), _ = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
-        if rw * rh > 0 and a / (rw * rh) >= 0.8 and 0.6 <= rw / max(rh, 1e-6) <= 1.6:
+        if rw * rh > 0 and a / (rw * rh) >= fill and 0.6 <= rw / max(rh, 1e-6) <= 1.6:
             keep.append(centroids[i])
     return np.array(keep, dtype=np.float64).reshape(-1, 2)
 
