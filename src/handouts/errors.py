@@ -10,6 +10,7 @@ whatever a person typed is never read as part of the template.
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,9 +66,28 @@ def as_is(field: str) -> str:
     return field
 
 
+# Joiners that scripts need inside words (Persian, Indic, emoji sequences): shown as they are.
+_JOINERS = frozenset("\u200c\u200d")
+# Controls (C0, DEL, C1), line and paragraph separators, surrogates, and format characters:
+# among these are the bidi overrides, embeddings, isolates and marks (U+202A-202E, U+2066-2069,
+# U+200E/F, U+061C) that reorder what a terminal shows.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def _unsafe(char: str) -> bool:
+    return unicodedata.category(char) in _UNSAFE_CATEGORIES and char not in _JOINERS
+
+
 def shown(text: str, limit: int = 60) -> str:
-    """Text from an input file as an error message may quote it: one line, bounded."""
-    escaped = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    """Make a string from a file, a PDF or a user safe to print: one line, escaped, bounded.
+
+    The one such function: every message or report line that quotes such a string passes
+    through it. Controls (ESC, CR, LF, ...), bidi overrides and other invisible format
+    characters are escaped visibly (`\\x1b`, `\\u202e`), so a terminal neither runs them
+    nor shows text other than what the file holds; past `limit` characters the text ends in
+    an ellipsis.
+    """
+    escaped = "".join(c.encode("unicode_escape").decode("ascii") if _unsafe(c) else c for c in text)
     return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from handouts.cli.common import flag, output_option, quiet
+from handouts.cli.common import flag, json_text, output_option, quiet, say
 from handouts.errors import SCREEN_EXIT, UsageError
 
 if TYPE_CHECKING:
@@ -74,22 +73,21 @@ def screen(
             summary["tampered"] = tampered
         if as_json:
             data = {"format": 1, "files": [r.to_json(flag) for r in results], "summary": summary}
-            click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+            click.echo(json_text(data))
         else:
-            for r in results:
-                click.echo(screen_line(r))
-            click.echo(", ".join(f"{n} {s}" for s, n in summary.items()))
+            say(screen_line(r) for r in results)
+            say(", ".join(f"{n} {s}" for s, n in summary.items()))
         ctx.exit(SCREEN_EXIT[worst(results)])
     result = screen_path(path, project_root, password)
     record_return(_register(project_root), result, "screen", ref)
     if as_json:
-        click.echo(json.dumps(result.to_json(flag), indent=2, ensure_ascii=False))
+        click.echo(json_text(result.to_json(flag)))
     elif result.status == "unreadable":
-        click.echo(result.error(flag), err=True)
+        say(result.error(flag) or "", err=True)
     else:
-        click.echo(_screen_report(result))
+        say(_screen_report(result))
         if result.certification_warning:
-            click.echo(f"{result.file}: warning: {result.certification}", err=True)
+            say(f"{result.file}: warning: {result.certification}", err=True)
     ctx.exit(result.exit_code)
 
 
@@ -119,11 +117,12 @@ def _missing(r: ScreenResult) -> list[str]:
     return out
 
 
-def _screen_report(r: ScreenResult) -> str:
+def _screen_report(r: ScreenResult) -> list[str]:
+    """The report on one form, a line per item (each printed escaped: see common.say)."""
     form = r.form
     lines = [f"{r.file}: {r.status.upper()}"]
     if form is None:  # tampered beyond reading: only the certification speaks
-        return "\n".join([*lines, f"  certification: {r.certification}"])
+        return [*lines, f"  certification: {r.certification}"]
     lines.append(
         f"  form: {form.document} v{form.version} ({form.effective}), "
         f"fingerprint {form.fingerprint[:7]}, language {form.lang}"
@@ -144,7 +143,7 @@ def _screen_report(r: ScreenResult) -> str:
         lines.append(f"  {item}")
     if r.status == "clear":
         lines.append("  all contraindications answered no; consent ticked, signed and dated")
-    return "\n".join(lines)
+    return lines
 
 
 @click.command(epilog=ARCHIVE_HELP)
@@ -197,8 +196,8 @@ def archive(
     atomic_write(target, pdf, 0o600)
     record_return(register, screened, "archive", ref, pdf)
     if not quiet(ctx):
-        click.echo(screen_line(screened), err=True)
-        click.echo(
+        say(screen_line(screened), err=True)
+        say(
             f"wrote {target} (PDF/A-3b, {result.pages} pages, {result.drawn} answers drawn, "
             f"original embedded{sealed})",
             err=True,
