@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,13 @@ import pikepdf
 import pytest
 from pikepdf import Array, Dictionary, Name, String
 from pypdf import PdfReader
+from pypdf.generic import StreamObject
 
-from handouts.intake.active import find_active
+from handouts.intake.active import find_active, reachable
 from handouts.intake.archive import build_record
 from handouts.intake.screen import read_form, screen_path
 
-from helpers import fill_form, run_cli
+from helpers import fill_form, render_page_png, run_cli
 
 IDS = ["pregnancy", "metal-allergy"]
 ALL_NO_SIGNED = {
@@ -185,3 +187,84 @@ def test_a_genuine_form_with_web_and_internal_links_stays_clear(
         pdf.save(tmp_path / "links.pdf")
     assert screen_path(tmp_path / "links.pdf", module_built).status == "clear"
     assert screen_path(filled, module_built).active_content == []
+
+
+# --- the record draws the answers itself: the sender's appearance streams are not copied ---------
+
+BLACK_BOX = b"0 g -500 -500 2000 2000 re f"
+
+
+def _replace_appearances(pdf: pikepdf.Pdf, data: bytes, compress: bool = False) -> None:
+    """Every widget's every appearance becomes the attacker's stream (a black box, or a bomb)."""
+    for page in pdf.pages:
+        for annot in page.obj.get("/Annots", []):
+            if "/AP" not in annot:
+                continue
+            normal = annot.AP.N
+            streams = {key: normal[key] for key in normal} if isinstance(normal, Dictionary) else None
+            for key in streams or [None]:
+                stream = pdf.make_stream(zlib.compress(data, 9) if compress else data)
+                if compress:
+                    stream.Filter = Name.FlateDecode
+                stream.BBox = Array([0, 0, 1000, 1000])
+                stream.Type, stream.Subtype = Name.XObject, Name.Form
+                if key is None:
+                    annot.AP.N = stream
+                else:
+                    normal[key] = stream
+
+
+def _pages_look_alike(a: bytes, b: bytes, tmp_path: Path) -> bool:
+    from PIL import Image, ImageChops
+
+    (tmp_path / "a.pdf").write_bytes(a)
+    (tmp_path / "b.pdf").write_bytes(b)
+    for number in range(1, len(PdfReader(io.BytesIO(a)).pages) + 1):
+        first = render_page_png(tmp_path / "a.pdf", tmp_path / f"a{number}", number)
+        second = render_page_png(tmp_path / "b.pdf", tmp_path / f"b{number}", number)
+        with Image.open(first) as one, Image.open(second) as two:
+            if ImageChops.difference(one.convert("L"), two.convert("L")).getbbox() is not None:
+                return False
+    return True
+
+
+class TestAppearancesDrawnAnew:
+    def test_the_senders_streams_are_not_painted(self, filled: Path, tmp_path: Path) -> None:
+        with pikepdf.open(filled) as pdf:
+            _replace_appearances(pdf, BLACK_BOX)
+            pdf.save(tmp_path / "boxes.pdf")
+        info = read_form(filled)[0]
+        genuine = build_record(filled.read_bytes(), None, info, None)[0]
+        boxed = build_record((tmp_path / "boxes.pdf").read_bytes(), None, info, None)[0]
+        assert _pages_look_alike(genuine, boxed, tmp_path)  # the same answers, drawn the same
+        assert b"2000 2000 re" not in boxed.replace(read_attachment(boxed), b"")
+
+    def test_an_appearance_bomb_is_never_decoded(self, filled: Path, tmp_path: Path) -> None:
+        with pikepdf.open(filled) as pdf:
+            _replace_appearances(pdf, b"0 g " * 25_000_000, compress=True)  # 100 MB each, decoded
+            pdf.save(tmp_path / "bomb.pdf")
+        info = read_form(filled)[0]
+        record = build_record((tmp_path / "bomb.pdf").read_bytes(), None, info, None)[0]
+        reader = PdfReader(io.BytesIO(record))
+        sizes = [
+            len(obj.get_data())
+            for obj in reachable(reader.trailer["/Root"])
+            if isinstance(obj, StreamObject) and obj.get("/Type") != "/EmbeddedFile"
+        ]
+        assert sizes and max(sizes) < 1_000_000
+
+    def test_a_page_content_bomb_is_refused_in_one_line(
+        self, module_built: Path, filled: Path, tmp_path: Path
+    ) -> None:
+        with pikepdf.open(filled) as pdf:
+            bomb = pdf.make_stream(zlib.compress(b"0 g " * 10_000_000, 9))  # 40 MB decoded
+            bomb.Filter = Name.FlateDecode
+            pdf.pages[0].obj.Contents = Array([*pdf.pages[0].obj.Contents.wrap_in_array(), bomb])
+            pdf.save(tmp_path / "content-bomb.pdf")
+        code, out, err = run_cli(module_built, "archive", str(tmp_path / "content-bomb.pdf"))
+        assert code == 2 and "more than 20 MB once decoded" in err and len(err.splitlines()) == 1, err
+        assert not (tmp_path / "content-bomb-archive.pdf").exists()
+
+
+def read_attachment(record: bytes) -> bytes:
+    return next(iter(PdfReader(io.BytesIO(record)).attachments.values()))[0]

@@ -60,8 +60,10 @@ def _chain_problems(action: Any) -> list[str]:
     return problems
 
 
-def _objects(root: Any, found: list[str]) -> Iterator[DictionaryObject]:
-    """Every dictionary reachable from the catalog (its page tree downwards), once each."""
+def reachable(root: Any, found: list[str] | None = None) -> Iterator[DictionaryObject]:
+    """Every dictionary (and stream) reachable from the catalog downwards, once each; past
+    MAX_OBJECTS, stop (and say so in found)."""
+    found = [] if found is None else found
     seen: set[int] = set()
     stack: list[Any] = [root]
     count = 0
@@ -134,7 +136,7 @@ def find_active(root: Any) -> list[str]:
     if isinstance(acroform, DictionaryObject) and "/XFA" in acroform:
         found.append("an XFA form")
     widgets = form_widgets(root)
-    for obj in _objects(root, found):
+    for obj in reachable(root, found):
         if "/AA" in obj:
             found.append("actions run on opening, closing or other events (/AA)")
         if "/JS" in obj:
@@ -166,7 +168,7 @@ def strip_active(root: Any) -> None:
     if isinstance(acroform, DictionaryObject):
         acroform.pop(NameObject("/XFA"), None)
     widgets = form_widgets(root)
-    for obj in list(_objects(root, [])):
+    for obj in list(reachable(root)):
         obj.pop(NameObject("/AA"), None)
         keys = ("/A", "/OpenAction") if "/Rect" in obj or "/Title" in obj else ("/OpenAction",)
         for key in keys:
