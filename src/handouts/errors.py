@@ -32,7 +32,8 @@ class Exit(enum.IntEnum):
     UNSIGNED = 3
     # email not sent (server, login or recipient): run again later to send only those
     NOT_SENT = 4
-    # screen, archive: a certified form was changed after signing, beyond filling it in
+    # screen, archive: a certified form was changed after signing, beyond filling it in, or a form
+    # carries active content (JavaScript, actions, XFA, embedded files: intake.active)
     TAMPERED = 5
     # not printed (CUPS not running, no printer, a printer stopped or a job refused): run again
     # (6 is left to the scan port's "needs review", made at the same time)

@@ -30,7 +30,7 @@ Exit codes:
   2  bad input: content, settings, command-line values, or a failed output
   3  screen: incomplete; verify: unsigned
   4  email not sent (server, login or recipient)
-  5  screen, archive: a certified form was changed after signing
+  5  screen, archive: a certified form was changed after signing, or carries active content
   7  not printed (CUPS not running, no printer, printer stopped, job refused)
 """
 SPELLING = "handouts.spelling"

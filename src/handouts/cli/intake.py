@@ -21,7 +21,8 @@ Exit codes:
   3  incomplete: something unanswered or unsigned, nothing flagged
   2  unreadable: not a PDF, damaged, encrypted without the right password,
      or not a handouts consent form
-  5  tampered: the form was changed after the clinic certified it (beyond filling it in)
+  5  tampered: the form was changed after the clinic certified it (beyond filling it in),
+     or it carries active content (JavaScript, actions, XFA, embedded files)
 For a folder, the exit code is that of the worst file (tampered, then unreadable,
 then flagged, then incomplete).
 """
@@ -32,7 +33,8 @@ Exit codes:
      clear, flagged or incomplete; incomplete forms are archived too)
   2  unreadable: not a PDF, damaged, encrypted without the right password,
      or not a handouts fillable consent form; or the archive cannot be written
-  5  tampered: the form was changed after the clinic certified it; nothing written
+  5  tampered: the form was changed after the clinic certified it, or it carries
+     active content; nothing written
 """
 
 
