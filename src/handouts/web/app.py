@@ -64,8 +64,9 @@ class MemoryRequest(Request):
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
 # The loggers of the web face and its servers: what they log passes through TerminalSafe.
 WEB_LOGGERS = (
-    "werkzeug", "gunicorn.access", "gunicorn.error", "cheroot", "handouts.audit",
+    "werkzeug", "gunicorn.access", "gunicorn.error", "handouts.access", "handouts.audit",
     "handouts.web.app", "handouts.web.auth", "handouts.web.daypage", "handouts.web.users",
+    "handouts.web.production", "handouts.web.server",
 )  # fmt: skip
 LOG_LINE_LIMIT = 2000
 # The colours werkzeug's own access log adds on a terminal (it escapes the request's own controls).
