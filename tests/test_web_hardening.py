@@ -218,3 +218,29 @@ class TestLogLines:
         for message in messages:
             plain = re.sub(r"\x1b\[[0-9;]*m", "", message)  # werkzeug's own colours on a terminal
             assert not unsafe(plain), message
+
+
+def test_the_front_desk_isolates_a_forms_strings(
+    module_built: Path, client: FlaskClient, tmp_path: Path
+) -> None:
+    from helpers import fill_form
+
+    values = {
+        "contraindication.pregnancy": "/no",
+        "contraindication.metal-allergy": "/no",
+        "consent.agree": "/Yes",
+        "patient.name": "\u202eeod enaJ",
+        "patient.signature": "Jane Doe",
+        "patient.date": "2026-12-01",
+    }
+    form = fill_form(module_built / "out/tiny/en/tiny-consent-fillable.pdf", tmp_path / "f.pdf", values)
+    page = client.post(
+        "/screen",
+        data={
+            "csrf_token": token(client),
+            "consent_pdf": (io.BytesIO(form.read_bytes()), "f.pdf", "application/pdf"),
+        },
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    # The override stays inside its own <bdi>: it cannot reorder the verdict or the labels.
+    assert "<dd><bdi>\u202eeod enaJ</bdi></dd>" in page
