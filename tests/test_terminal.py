@@ -294,3 +294,17 @@ class TestTheReportedAttack:
         assert done.returncode == 1
         assert not unsafe(output), output
         assert output.count("\n") == 3  # two forms and the summary
+
+
+def test_log_lines_are_escaped_on_the_clis_handler(module_built: Path) -> None:
+    import logging
+
+    from handouts.errors import TerminalSafe
+
+    record = logging.LogRecord(
+        "x", logging.WARNING, __file__, 1, "%s: readable", ("a\x1b[2J\u202eb\nc",), None
+    )
+    assert TerminalSafe().filter(record) and record.getMessage() == "a\\x1b[2J\\u202eb\\nc: readable"
+    # The CLI puts it on the handlers its messages go to (stderr).
+    run_cli(module_built, "list")
+    assert all(any(isinstance(f, TerminalSafe) for f in h.filters) for h in logging.getLogger().handlers)

@@ -10,6 +10,8 @@ whatever a person typed is never read as part of the template.
 from __future__ import annotations
 
 import enum
+import logging
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -90,6 +92,34 @@ def shown(text: str, limit: int = 60) -> str:
     """
     escaped = "".join(c.encode("unicode_escape").decode("ascii") if _unsafe(c) else c for c in text)
     return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+
+
+LOG_LINE_LIMIT = 2000
+# The colours werkzeug's own access log adds on a terminal (it escapes a request's own controls).
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _keeping_colours(text: str) -> str:
+    """shown, keeping the SGR colour sequences werkzeug adds (it escapes a request's own controls)."""
+    pieces = zip(_SGR.split(text), [*_SGR.findall(text), ""], strict=True)
+    return "".join(shown(part, LOG_LINE_LIMIT) + style for part, style in pieces)
+
+
+class TerminalSafe(logging.Filter):
+    """Make every log line safe for a terminal (errors.shown): a value logged (a path, a user
+    name, a file's text) is escaped whole, line breaks included; the lines of the message's own
+    template (a bug's frames) stay lines. Used on the CLI's log handler and the web's loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple):
+            args = tuple(_keeping_colours(a) if isinstance(a, str) else a for a in args)
+        elif isinstance(args, dict):
+            args = {k: _keeping_colours(v) if isinstance(v, str) else v for k, v in args.items()}
+        record.args = args
+        message = record.getMessage()
+        record.msg, record.args = "\n".join(_keeping_colours(line) for line in message.split("\n")), None
+        return True
 
 
 class _Spelled(dict[str, Any]):

@@ -25,7 +25,7 @@ from flask import Flask, Request, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge, SecurityError
 
-from handouts.errors import shown
+from handouts.errors import TerminalSafe, shown
 from handouts.intake.screen import MAX_PDF_BYTES
 from handouts.project import Project
 from handouts.web import daypage, frontdesk
@@ -68,26 +68,8 @@ WEB_LOGGERS = (
     "handouts.web.app", "handouts.web.auth", "handouts.web.daypage", "handouts.web.users",
     "handouts.web.production", "handouts.web.server",
 )  # fmt: skip
-LOG_LINE_LIMIT = 2000
-# The colours werkzeug's own access log adds on a terminal (it escapes the request's own controls).
-_SGR = re.compile(r"\x1b\[[0-9;]*m")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class TerminalSafe(logging.Filter):
-    """Make every log line safe for a terminal: what a request sent (a path, a user name) is
-    shown escaped (errors.shown), one line each; werkzeug's own colours are kept."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        lines = []
-        for line in record.getMessage().split("\n"):  # our own multi-line messages (a bug's frames)
-            pieces = zip(_SGR.split(line), [*_SGR.findall(line), ""], strict=True)
-            lines.append("".join(shown(part, LOG_LINE_LIMIT) + style for part, style in pieces))
-        record.msg, record.args = "\n".join(lines), None
-        return True
-
-
 _TERMINAL_SAFE = TerminalSafe()
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def host_name(host: str) -> str:
