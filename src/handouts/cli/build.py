@@ -122,10 +122,10 @@ def list_cmd(ctx: click.Context) -> None:
     click.echo("documents:")
     for doc_id in cat.document_ids:
         doc = cat.document(doc_id, cat.default_language).model
-        click.echo(f"  {doc_id}  ({doc.kind}, v{doc.version}, {doc.effective}) {doc.title}")
+        say(f"  {doc_id}  ({doc.kind}, v{doc.version}, {doc.effective}) {doc.title}")
     click.echo("brands:")
     for brand_id, brand in sorted(cat.brands.items()):
-        click.echo(f"  {brand_id}  {brand.model.name}")
+        say(f"  {brand_id}  {brand.model.name}")
     click.echo("languages: " + ", ".join(cat.languages))
     click.echo(f"theme: {cat.layers.theme}")
     specs = plan_outputs(cat)
