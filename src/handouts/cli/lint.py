@@ -35,7 +35,6 @@ Exit codes:
 @click.pass_context
 def lint(ctx: click.Context, strict: bool, as_json: bool, lang: str | None, only: str | None) -> None:
     """Check that every section reads at grade 8 or below and uses no jargon."""
-
     from handouts.lint.gate import lint as run_lint
 
     report = run_lint(project_of(ctx), split_list(lang), split_list(only))
