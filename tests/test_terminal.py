@@ -308,3 +308,20 @@ def test_log_lines_are_escaped_on_the_clis_handler(module_built: Path) -> None:
     # The CLI puts it on the handlers its messages go to (stderr).
     run_cli(module_built, "list")
     assert all(any(isinstance(f, TerminalSafe) for f in h.filters) for h in logging.getLogger().handlers)
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS), ids=list(ATTACKS))
+def test_the_register_lists_a_hostile_forms_strings_escaped(
+    built_project: Path, form: Path, tmp_path: Path, attack: str
+) -> None:
+    hostile = crafted(
+        form, tmp_path / "form.pdf", FLAGGED, meta={"handoutsversion": "1" + ATTACKS[attack]},
+        rename=("pregnancy", "pregnancy" + ATTACKS[attack].replace(",", ";")),
+    )  # fmt: skip
+    run_cli(built_project, "screen", "--patient-ref", "C-1", str(hostile))
+    code, out, err = run_cli(built_project, "register", "list")
+    assert code == 0 and "return" in out, (out, err)
+    assert not unsafe(out + err), out
+    assert "\\x" in out or "\\u" in out or "\\n" in out  # the form's text is there, escaped
+    code, out, _ = run_cli(built_project, "register", "list", "--json")
+    assert not unsafe(out) and json.loads(out)["entries"]
