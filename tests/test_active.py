@@ -260,12 +260,12 @@ class TestAppearancesDrawnAnew:
         self, module_built: Path, filled: Path, tmp_path: Path
     ) -> None:
         with pikepdf.open(filled) as pdf:
-            bomb = pdf.make_stream(zlib.compress(b"0 g " * 10_000_000, 9))  # 40 MB decoded
+            bomb = pdf.make_stream(zlib.compress(b"0 g " * 15_000_000, 9))  # 60 MB decoded
             bomb.Filter = Name.FlateDecode
             pdf.pages[0].obj.Contents = Array([*pdf.pages[0].obj.Contents.wrap_in_array(), bomb])
             pdf.save(tmp_path / "content-bomb.pdf")
         code, out, err = run_cli(module_built, "archive", str(tmp_path / "content-bomb.pdf"))
-        assert code == 2 and "more than 20 MB once decoded" in err and len(err.splitlines()) == 1, err
+        assert code == 2 and "more than 50 MB once decoded" in err and len(err.splitlines()) == 1, err
         assert not (tmp_path / "content-bomb-archive.pdf").exists()
 
 

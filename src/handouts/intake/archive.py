@@ -18,13 +18,21 @@ from typing import Any
 
 from handouts import __version__
 from handouts.errors import PdfInputError
-from handouts.intake.screen import FormInfo, ScreenResult, evaluate, pdf_errors, read_form
+from handouts.intake.screen import (
+    MAX_DECODED_BYTES,
+    FormInfo,
+    ScreenResult,
+    bounded_decoding,
+    evaluate,
+    pdf_errors,
+    read_form,
+)
 
 ARCHIVE_SUFFIX = "-archive.pdf"
 # The most a stream the record copies from the form (a page's content, a font, an image) may
-# hold once decoded: a consent form's largest is well under 1 MB. (pypdf stops decoding any
-# stream at 75 MB, so checking costs little even for a decompression bomb.)
-MAX_STREAM_BYTES = 20_000_000
+# hold once decoded (decoding stops there: bounded_decoding), so checking costs little even
+# for a decompression bomb.
+MAX_STREAM_BYTES = MAX_DECODED_BYTES
 ORIGINAL_DESCRIPTION = "The filled form as received, before archiving (form fields intact)."
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -67,7 +75,8 @@ def archive_form(path: Path, password: str | None = None) -> ArchiveResult:
     except OSError as exc:
         raise PdfInputError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
-        pdf, pages, drawn = build_record(data, password, form[0], archived)
+        with bounded_decoding():
+            pdf, pages, drawn = build_record(data, password, form[0], archived)
     except StreamTooLarge as exc:
         raise PdfInputError(
             f"{path}: a stream holds more than {MAX_STREAM_BYTES // 1_000_000} MB once decoded "

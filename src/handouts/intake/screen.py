@@ -15,6 +15,9 @@ from typing import Any, Literal
 from handouts.errors import SCREEN_EXIT, PdfInputError, Spelling, TamperedError, as_is
 
 MAX_PDF_BYTES = 20_000_000
+# The most one stream of a returned form may decode to (pypdf's own limit is 75 MB): a consent
+# form's largest, a logo's pixels, is a few MB. A decompression bomb stops here.
+MAX_DECODED_BYTES = 50_000_000
 UNSIGNED = "unsigned"  # how a certification line starts for a form that carries no signature
 # What pypdf raises, besides its own PyPdfError, on damaged or hostile files.
 PDF_ERRORS: tuple[type[BaseException], ...] = (
@@ -119,6 +122,23 @@ def pdf_errors() -> tuple[type[BaseException], ...]:
     return (PyPdfError, *PDF_ERRORS)
 
 
+def bounded_decoding() -> Any:
+    """A context in which pypdf decodes no stream (nor, in all, work) beyond MAX_DECODED_BYTES."""
+    from pypdf import apply_configuration
+
+    limit = MAX_DECODED_BYTES
+    return apply_configuration(
+        zlib_maximum_output_length=limit,
+        lzw_maximum_output_length=limit,
+        run_length_maximum_output_length=limit,
+        brotli_maximum_output_length=limit,
+        jbig2_maximum_output_length=limit,
+        array_based_stream_maximum_output_length=limit,
+        image_maximum_buffer_size=limit,
+        stream_decoding_work_maximum_length=4 * limit,
+    )
+
+
 def read_form(path: Path, password: str | None = None) -> tuple[FormInfo, dict[str, Any], list[str]]:
     """Return the form's provenance, its field values, and the checklist ids it was built with."""
     try:
@@ -137,9 +157,7 @@ def read_form_data(
 ) -> tuple[FormInfo, dict[str, Any], list[str]]:
     """Like read_form, for a form held in memory (an upload); path only names it in messages."""
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PyPdfError
-
-    from handouts.intake.active import find_active
+    from pypdf.errors import FileNotDecryptedError
 
     if not data:
         raise PdfInputError(f"{path}: empty file, not a PDF")
@@ -150,7 +168,22 @@ def read_form_data(
     # pypdf warns about every oddity of a damaged file; the one-line error is enough.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
+        with bounded_decoding():
+            return _read(PdfReader(io.BytesIO(data), strict=False), path, password)
+    except PdfInputError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise _needs_password(path) from exc
+    except pdf_errors() as exc:
+        raise PdfInputError(f"{path}: unreadable PDF ({type(exc).__name__})") from exc
+
+
+def _read(reader: Any, path: str, password: str | None) -> tuple[FormInfo, dict[str, Any], list[str]]:
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    from handouts.intake.active import find_active
+
+    try:
         if reader.is_encrypted:
             if not password:
                 raise _needs_password(path)
