@@ -250,8 +250,8 @@ def subset_font(pdf: Any, font: Any, glyphs: set[int]) -> None:
     cid_font = font.DescendantFonts[0]
     descriptor = cid_font.FontDescriptor
     keep = frozenset(glyphs | {0})
-    program = cut(descriptor.FontFile2.read_bytes(), keep)
     texts = {g: c for c, g in sorted(metrics.glyphs.items(), reverse=True) if g in keep}
+    program = cut(descriptor.FontFile2.read_bytes(), keep, frozenset(texts.values()))
     base = Name(f"/{tag(program, sorted(keep))}+{str(descriptor.FontName)[1:].split('+', 1)[-1]}")
     descriptor.FontFile2 = pdf.make_stream(program, Length1=len(program))
     descriptor.FontName = base

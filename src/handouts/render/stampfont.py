@@ -14,8 +14,8 @@ patient's name may hold, but it is not the brand's font the text around it is se
   kilobytes of font, not the whole face.
 
 Both cuts are deterministic (no timestamps, a subset tag hashed from the glyphs) and cached
-per font and glyph set: cutting Lato (3000 glyphs, large layout tables) takes about 0.5 s,
-the prepared font a few milliseconds.
+per font (and glyph set): preparing Lato (3000 glyphs, large layout tables) with fontTools
+takes about 0.5 s, once per build; cutting the prepared font with HarfBuzz about 1 ms.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from handouts.errors import OutputError
 
 BRAND_FONT = "/HandoutsBrand"  # the brand font's name in the stamp form's /DR
 _BFCHAR_BLOCK = 100  # a CMap's bfchar block holds at most 100 entries
@@ -164,18 +166,34 @@ def _type0(pdf: Any, program: bytes) -> Any:
 
 
 @cache
-def cut(program: bytes, glyphs: frozenset[int]) -> bytes:
-    """program keeping only glyphs (ids unchanged); once per font and glyph set."""
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
+def cut(program: bytes, glyphs: frozenset[int], chars: frozenset[str]) -> bytes:
+    """program keeping only glyphs (ids unchanged) and its cmap for chars; once per set.
 
-    with TTFont(io.BytesIO(program), recalcTimestamp=False) as font:
-        subsetter = subset.Subsetter(_options(retain_gids=True))
-        subsetter.populate(gids=sorted(glyphs))
-        subsetter.subset(font)
-        buffer = io.BytesIO()
-        font.save(buffer, reorderTables=True)
-    return buffer.getvalue()
+    HarfBuzz's subsetter (uharfbuzz), not fontTools': a packet waits for this, and fontTools'
+    subset module alone takes about 0.2 s to import; HarfBuzz imports in 25 ms, cuts in 1 ms.
+    """
+    import uharfbuzz as hb
+
+    wanted = hb.SubsetInput()
+    wanted.glyph_set.update(glyphs)
+    wanted.unicode_set.update(ord(c) for c in chars)
+    wanted.flags = (
+        hb.SubsetFlags.RETAIN_GIDS
+        | hb.SubsetFlags.NO_HINTING
+        | hb.SubsetFlags.NOTDEF_OUTLINE
+        | hb.SubsetFlags.NO_LAYOUT_CLOSURE
+    )
+    for table in ("GSUB", "GPOS", "GDEF", "kern", "DSIG"):
+        wanted.drop_table_tag_set.add(hb_tag(table))
+    result = hb.subset(hb.Face(program), wanted)
+    if result is None:
+        raise OutputError("the stamp's font could not be subset; rebuild the catalogue")
+    return bytes(result.blob.data)
+
+
+def hb_tag(table: str) -> int:
+    """A table tag as HarfBuzz's sets hold it: four bytes, big-endian."""
+    return int.from_bytes(table.encode("ascii"), "big")
 
 
 def tag(program: bytes, glyphs: list[int]) -> str:
