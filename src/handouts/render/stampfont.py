@@ -100,7 +100,7 @@ def _options(retain_gids: bool) -> Any:
     options = subset.Options()
     options.hinting = False
     options.layout_features = []
-    options.drop_tables += ["GSUB", "GPOS", "GDEF", "kern", "DSIG"]
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "kern", "DSIG", "FFTM"]  # FFTM: FontForge's dates
     options.name_IDs = [1, 2, 4, 6]
     options.notdef_outline = True
     options.glyph_names = False
