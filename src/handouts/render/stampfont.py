@@ -60,7 +60,8 @@ def add_brand_font(pdf_bytes: bytes, family: str, ranges: tuple[tuple[int, int],
     path = face_file(family)
     if path is None:
         return pdf_bytes
-    prepared = _prepared(path, path.stat().st_size, ranges)
+    stat = path.stat()
+    prepared = _prepared(path, (stat.st_size, stat.st_mtime_ns), ranges)
     if prepared is None:
         return pdf_bytes
     with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
@@ -76,8 +77,8 @@ def add_brand_font(pdf_bytes: bytes, family: str, ranges: tuple[tuple[int, int],
 
 
 @cache
-def _prepared(path: Path, size: int, ranges: tuple[tuple[int, int], ...]) -> bytes | None:
-    """The face cut to the ranges it covers (size: a new file at the same path is a new key)."""
+def _prepared(path: Path, version: tuple[int, int], ranges: tuple[tuple[int, int], ...]) -> bytes | None:
+    """The face cut to the ranges it covers (version: a font upgraded in place is a new key)."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
