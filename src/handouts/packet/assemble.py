@@ -204,13 +204,15 @@ _SHOWN = re.compile(rb"<([0-9a-fA-F]+)>\s*Tj")
 
 
 def _cut_stamp_font(stamp: Any) -> None:
-    """Keep only the font the stamp's field is drawn in, cut to the glyphs it shows.
+    """Keep only the font the stamp's field is drawn in; the brand's cut to the glyphs it shows.
 
     qpdf's flattening gives the drawing the form's /DR fonts: /DR keeps only the one drawn with.
+    The field font is left whole (render/stampfont.py says why).
     """
-    from pikepdf import Dictionary
+    from pikepdf import Dictionary, Name
 
     from handouts.packet.fieldtext import subset_font
+    from handouts.render.stampfont import BRAND_FONT
 
     used = Dictionary()
     for annot in stamp.pages[0].obj.get("/Annots", []):
@@ -220,7 +222,8 @@ def _cut_stamp_font(stamp: Any) -> None:
         hexed = b"".join(_SHOWN.findall(appearance.read_bytes()))
         glyphs = {int(hexed[i : i + 4], 16) for i in range(0, len(hexed), 4)}
         for name, font in appearance.Resources.get("/Font", Dictionary()).items():
-            subset_font(stamp, font, glyphs)
+            if Name(name) == Name(BRAND_FONT):
+                subset_font(stamp, font, glyphs)
             used[name] = font
     if "/AcroForm" in stamp.Root and "/DR" in stamp.Root.AcroForm:
         stamp.Root.AcroForm.DR.Font = used

@@ -9,9 +9,11 @@ patient's name may hold, but it is not the brand's font the text around it is se
   does for the body text), cut with fontTools to the characters the field font covers, without
   hinting or layout tables (the stamp draws glyph by glyph, with the /W widths);
 - at packet time the stamp is drawn in that font when it has every character of the line, else
-  in the field font; either way the font is then cut down (`subset_font`) to the glyphs the
+  in the field font. The brand's font is then cut down (`subset_font`) to the glyphs the
   line uses, glyph ids kept, so the page's content stays valid and the packet carries a few
-  kilobytes of font, not the whole face.
+  kilobytes of font, not the whole face. The field font stays whole: it is the very font the
+  consent form's fields use, and a copy cut differently under the same PostScript name would
+  be mistaken for it when a print queue turns the packet into PostScript (see `_rename`).
 
 Both cuts are deterministic (no timestamps, a subset tag hashed from the glyphs) and cached
 per font (and glyph set): preparing Lato (3000 glyphs, large layout tables) with fontTools
@@ -90,9 +92,26 @@ def _prepared(path: Path, version: tuple[int, int], ranges: tuple[tuple[int, int
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=points)
         subsetter.subset(font)
+        _rename(font)
         buffer = io.BytesIO()
         font.save(buffer, reorderTables=True)
     return buffer.getvalue()
+
+
+def _rename(font: Any) -> None:
+    """Give the prepared face a PostScript name of its own: "LatoStamp-Regular".
+
+    Printed through CUPS, a PDF goes to PostScript and back, and fonts are matched by that
+    name on the way: the body's "Lato-Regular" subset then stood in for the stamp's, whose
+    glyph ids differ, and the line came out as garbage (tests/test_printing.py).
+    """
+    names = font["name"]
+    postscript = str(names.getDebugName(6) or "Brand").replace(" ", "")
+    family, dash, style = postscript.partition("-")
+    own = f"{family}Stamp{dash}{style}"
+    for record in names.names:
+        if record.nameID == 6:
+            record.string = own
 
 
 def _options(retain_gids: bool) -> Any:
