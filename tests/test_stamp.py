@@ -163,19 +163,3 @@ def test_the_stamp_page_carries_the_brand_face_beside_the_field_font(open_sans: 
         with TTFont(io.BytesIO(program)) as face:
             assert "GPOS" not in face and "fpgm" not in face
             assert ord("ș") in face.getBestCmap() and ord("Ə") not in face.getBestCmap()
-
-
-@pytest.mark.parametrize("brand", ["DejaVu Sans", "Open Sans"])
-def test_the_stamp_survives_the_print_queues_postscript_round_trip(
-    module_built: Path, open_sans: Path, tmp_path: Path, brand: str
-) -> None:
-    # What CUPS does with a PDF job (pdftops with the pdftocairo renderer, then cups-pdf's
-    # Ghostscript): fonts are matched by PostScript name, so the stamp's font must not share
-    # one with the body's subset of the same face (DejaVuSans: the tiny brand's body and
-    # stamp), or its glyphs come back as another's.
-    root = open_sans if brand == "Open Sans" else module_built
-    target = packet(root, tmp_path / "p.pdf", LATIN, "--docs", "info,consent")
-    subprocess.run(["pdftocairo", "-ps", str(target), str(tmp_path / "p.ps")], check=True)
-    subprocess.run(["ps2pdf", str(tmp_path / "p.ps"), str(tmp_path / "back.pdf")], check=True)
-    back = " ".join(first_page_text(tmp_path / "back.pdf").split())
-    assert "Prepared for" in back and "December 1, 2026, therapist Sam Lee" in back, back
