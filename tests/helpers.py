@@ -29,13 +29,22 @@ items:
     therapist_note: Do not needle.
 """
 
-INFO = """\
+# The tiny documents' record: approved, and due for review long after any run of the suite.
+RECORD = """\
+review_by: 2040-11-01
+approved_by: Clinical lead
+sources:
+  - title: A tiny source
+    url: https://www.example.org/tiny
+"""
+
+INFO = f"""\
 id: tiny-info
 kind: info
 title: Tiny information sheet
 version: "1.0"
 effective: 2026-11-01
-summary: A small sheet for tests.
+{RECORD}summary: A small sheet for tests.
 sections:
   - heading: What it is
     paragraphs:
@@ -46,13 +55,13 @@ sections:
     contraindications: true
 """
 
-AFTERCARE = """\
+AFTERCARE = f"""\
 id: tiny-aftercare
 kind: aftercare
 title: Tiny aftercare sheet
 version: "1.0"
 effective: 2026-11-01
-sections:
+{RECORD}sections:
   - heading: After your session
     bullets:
       - Soreness is normal.
@@ -72,13 +81,13 @@ def _consent_section(name: str) -> str:
 
 
 CONSENT = (
-    """\
+    f"""\
 id: tiny-consent
 kind: consent
 title: Tiny consent form
 version: "1.0"
 effective: 2026-11-01
-sections:
+{RECORD}sections:
 """
     + "".join(
         _consent_section(n)

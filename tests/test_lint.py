@@ -11,7 +11,7 @@ import pytest
 
 from handouts.lint.readability import analyse, formula_for, split_sentences, syllables
 
-from helpers import CONTRAINDICATIONS, INFO, REPO, run_cli, starter_text, tiny_settings
+from helpers import CONTRAINDICATIONS, INFO, RECORD, REPO, run_cli, starter_text, tiny_settings
 
 JARGON = """\
 - term: contraindication
@@ -23,13 +23,13 @@ JARGON = """\
   explained_by: [collapsed lung]
 """
 
-HARD = """\
+HARD = f"""\
 id: hard-info
 kind: info
 title: A hard sheet
 version: "1.0"
 effective: 2026-11-01
-sections:
+{RECORD}sections:
   - heading: Easy part
     paragraphs:
       - Thin needles go into tight muscles. It may sting a bit.
