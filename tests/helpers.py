@@ -44,7 +44,7 @@ kind: info
 title: Tiny information sheet
 version: "1.0"
 effective: 2026-11-01
-{RECORD}summary: A small sheet for tests.
+summary: A small sheet for tests.
 sections:
   - heading: What it is
     paragraphs:
@@ -53,7 +53,7 @@ sections:
     paragraphs:
       - The consent form asks about each of these.
     contraindications: true
-"""
+{RECORD}"""
 
 AFTERCARE = f"""\
 id: tiny-aftercare
@@ -61,7 +61,7 @@ kind: aftercare
 title: Tiny aftercare sheet
 version: "1.0"
 effective: 2026-11-01
-{RECORD}sections:
+sections:
   - heading: After your session
     bullets:
       - Soreness is normal.
@@ -73,7 +73,7 @@ effective: 2026-11-01
     urgent: true
     paragraphs:
       - Chest pain after needling near the chest needs emergency care.
-"""
+{RECORD}"""
 
 
 def _consent_section(name: str) -> str:
@@ -81,13 +81,13 @@ def _consent_section(name: str) -> str:
 
 
 CONSENT = (
-    f"""\
+    """\
 id: tiny-consent
 kind: consent
 title: Tiny consent form
 version: "1.0"
 effective: 2026-11-01
-{RECORD}sections:
+sections:
 """
     + "".join(
         _consent_section(n)
@@ -100,6 +100,7 @@ checklist:
 signatures:
   statement: I agree to treatment.
 """
+    + RECORD
 )
 
 BRAND = """\

@@ -29,7 +29,7 @@ kind: info
 title: A hard sheet
 version: "1.0"
 effective: 2026-11-01
-{RECORD}sections:
+sections:
   - heading: Easy part
     paragraphs:
       - Thin needles go into tight muscles. It may sting a bit.
@@ -47,7 +47,7 @@ effective: 2026-11-01
   - heading: Not explained here
     bullets:
       - Watch for a pneumothorax
-"""
+{RECORD}"""
 
 
 def _hard_project(make_project: Callable[..., Path]) -> Path:
