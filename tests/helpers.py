@@ -34,8 +34,7 @@ RECORD = """\
 review_by: 2040-11-01
 approved_by: Clinical lead
 sources:
-  - title: A tiny source
-    url: https://www.example.org/tiny
+  - A tiny source
 """
 
 INFO = f"""\

@@ -347,6 +347,7 @@ class DocumentBase(Model):
     review_by: Day
     # The role of the clinician who approved the wording ("Clinical lead"); empty: a draft.
     approved_by: Short | None
+    # `- title: ...` with `url: ...` where the source has a link, or just `- Title`.
     sources: tuple[SourceRef, ...] = Field(min_length=1)
     summary: Text | None = None
     # For a translation: the version of the default-language document it translates
@@ -355,6 +356,14 @@ class DocumentBase(Model):
     # The document a kind (`info`, `consent`, `aftercare`) means in packets when the
     # catalogue has several of that kind; set in the default language's file.
     default: bool = False
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _title_only(cls, value: Any) -> Any:
+        # `- Title of the page` is a source without a link.
+        if isinstance(value, list):
+            return [{"title": item} if isinstance(item, str) else item for item in value]
+        return value
 
     @field_validator("approved_by", mode="before")
     @classmethod
