@@ -72,7 +72,8 @@ sections:
     urgent: true
     paragraphs:
       - Chest pain after needling near the chest needs emergency care.
-{RECORD}"""
+{RECORD}summary: What to expect after a session.
+"""
 
 
 def _consent_section(name: str) -> str:
@@ -100,6 +101,7 @@ signatures:
   statement: I agree to treatment.
 """
     + RECORD
+    + "summary: Read this before you agree.\n"
 )
 
 BRAND = """\
