@@ -66,6 +66,15 @@ def test_sources_need_a_title_and_links_are_web_addresses(make_project: Make) ->
     assert code == 2 and "sources" in err, err
 
 
+def test_the_review_date_comes_after_the_effective_date(make_project: Make) -> None:
+    code, _, err = run_cli(make_project({FILE: with_record(INFO, "2026-11-01")}), "validate")
+    line = with_record(INFO, "2026-11-01").splitlines().index("review_by: 2026-11-01") + 1
+    assert code == 2
+    assert (
+        f"{FILE}:{line}: review_by: the review date must come after the date the wording takes effect" in err
+    )
+
+
 def test_review_date_warns_60_days_before_and_strict_fails_after(make_project: Make) -> None:
     today = dt.date.today()
     root = make_project({FILE: with_record(INFO, today + dt.timedelta(days=61))})

@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     InstanceOf,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -356,6 +357,17 @@ class DocumentBase(Model):
     # The document a kind (`info`, `consent`, `aftercare`) means in packets when the
     # catalogue has several of that kind; set in the default language's file.
     default: bool = False
+
+    @field_validator("review_by")
+    @classmethod
+    def _after_effective(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        effective = info.data.get("effective")
+        if isinstance(effective, dt.date) and value <= effective:
+            raise ValueError(
+                "the review date must come after the date the wording takes effect "
+                f"({effective.isoformat()}): write a later date, e.g. a year after it"
+            )
+        return value
 
     @field_validator("sources", mode="before")
     @classmethod
