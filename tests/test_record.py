@@ -211,3 +211,33 @@ def test_consent_forms_have_no_key_points(make_project: Make) -> None:
     text = CONSENT.replace("sections:\n", "key_points:\n  - One.\nsections:\n")
     code, _, err = run_cli(make_project({"content/documents/tiny-consent/en.yaml": text}), "validate")
     assert code == 2 and "unknown key 'key_points'" in err, err
+
+
+def test_a_packet_carries_its_documents_record(built_project: Path, tmp_path: Path) -> None:
+    target = tmp_path / "packet.pdf"
+    code, _, err = run_cli(
+        built_project, "packet", "--patient", "Jo Test", "--dob", "1980-02-03", "-o", str(target)
+    )
+    assert code == 0, err
+    with pikepdf.open(target) as pdf:
+        info = {k: str(v) for k, v in pdf.docinfo.items()}
+        assert info["/handoutsreviewby"] == "2040-11-01"
+        assert info["/handoutssources"] == "A tiny source"  # each source once
+        assert "/handoutsdrafts" not in info  # every tiny document is approved
+        with pdf.open_metadata() as xmp:
+            assert xmp["dc:source"] == "A tiny source" and xmp["pdfuaid:part"] == "1"
+
+
+def test_a_packets_record_names_its_drafts_and_earliest_review() -> None:
+    from handouts.packet.assemble import packet_record
+
+    keys = ("/handoutsreviewby", "/handoutsapprovedby", "/handoutssources")
+    records = [
+        dict(zip(("doc", *keys), ("a", "2028-01-01", "Clinical lead", "Page one; Page two"), strict=True)),
+        dict(zip(("doc", *keys), ("b", "2027-06-01", "", "Page two"), strict=True)),
+    ]
+    assert packet_record(records) == {
+        "/handoutsreviewby": "2027-06-01",
+        "/handoutsdrafts": "b",
+        "/handoutssources": "Page one; Page two",
+    }
