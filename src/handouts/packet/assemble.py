@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,10 +64,12 @@ def assemble(
         packet = opened.enter_context(pikepdf.new())
         tags = StructureMerger(packet)
         consent_meta: dict[str, str] = {}
+        records: list[dict[str, str]] = []
         starts = []
         printed = []
         for spec in doc_specs:
             source = opened.enter_context(pikepdf.open(out / spec.relpath))
+            records.append({"doc": spec.doc_id, **{k: str(source.docinfo.get(k, "")) for k in RECORD_KEYS}})
             if spec.fillable:
                 fill_fields(source, consent_values(spec.lang, patient))
                 info = source.docinfo.items()
@@ -109,6 +112,7 @@ def assemble(
             # A form sent back names its packet, so the register knows whose it is.
             **({"/handoutspacketid": packet_id} if packet_id else {}),
             **consent_meta,
+            **packet_record(records),
         }
         for key, value in metadata.items():
             packet.docinfo[Name(key)] = String(value)
@@ -120,6 +124,25 @@ def assemble(
         # same bytes (the file id is a hash of the content), so a re-run is recognised as such.
         packet.save(buffer, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
     return buffer.getvalue(), total
+
+
+# The leaflet's record each document carries in its document info (theme's base.html.j2).
+RECORD_KEYS = ("/handoutsreviewby", "/handoutsapprovedby", "/handoutssources")
+
+
+def packet_record(records: list[dict[str, str]]) -> dict[str, str]:
+    """A packet's record from its documents': the earliest review date, the drafts, every source."""
+    found: dict[str, str] = {}
+    dates = sorted(r["/handoutsreviewby"] for r in records if r["/handoutsreviewby"])
+    if dates:
+        found["/handoutsreviewby"] = dates[0]
+    drafts = [r["doc"] for r in records if not r["/handoutsapprovedby"]]
+    if drafts:
+        found["/handoutsdrafts"] = ",".join(drafts)
+    sources = dict.fromkeys(s for r in records for s in r["/handoutssources"].split("; ") if s)
+    if sources:
+        found["/handoutssources"] = "; ".join(sources)
+    return found
 
 
 def fill_fields(pdf: Any, values: dict[str, str], appearance: Any = None) -> None:
@@ -172,6 +195,7 @@ def fill_stamp(stamp: Any, line: str) -> Pen:
     The pen (its font holds every character a name may have) draws a print packet's
     details on the printed consent (paper.py).
     """
+    from pikepdf import Dictionary
     from pikepdf.form import Form
 
     from handouts.packet.fieldtext import StampTextAppearance, TextTooLong
@@ -190,13 +214,43 @@ def fill_stamp(stamp: Any, line: str) -> Pen:
             code="stamp-too-long",
             length=len(line),
         ) from None
-    # qpdf copies the form's /DR fonts into the flattened stamp. ZapfDingbats is there for
-    # viewers that redraw check boxes and is not embedded; a record archived from the packet
-    # must embed every font it names (PDF/A), and the stamp never draws a tick.
-    resources = stamp.Root.AcroForm.get("/DR") if "/AcroForm" in stamp.Root else None
-    fonts = resources.get("/Font") if resources is not None else None
-    if fonts is not None and "/ZaDb" in fonts:
-        del fonts["/ZaDb"]
+    # qpdf copies the form's /DR fonts into the flattened stamp: the whole field font, the
+    # brand's, and ZapfDingbats (for viewers that redraw check boxes, not embedded; a record
+    # archived from the packet must embed every font it names, PDF/A). Only the one drawn stays.
+    _cut_stamp_font(stamp)
     stamp.flatten_annotations("all")
     drop_form(stamp)
+    # What the stamp draws is the flattened field: the page's own fonts (the whole field font,
+    # the brand's) would only ride along into every packet.
+    page = stamp.pages[0].obj
+    page.Resources = Dictionary(XObject=page.Resources.get("/XObject", Dictionary()))
     return pen
+
+
+_SHOWN = re.compile(rb"<([0-9a-fA-F]+)>\s*Tj")
+
+
+def _cut_stamp_font(stamp: Any) -> None:
+    """Keep only the font the stamp's field is drawn in; the brand's cut to the glyphs it shows.
+
+    qpdf's flattening gives the drawing the form's /DR fonts: /DR keeps only the one drawn with.
+    The field font is left whole (render/stampfont.py says why).
+    """
+    from pikepdf import Dictionary, Name
+
+    from handouts.packet.fieldtext import subset_font
+    from handouts.render.stampfont import BRAND_FONT
+
+    used = Dictionary()
+    for annot in stamp.pages[0].obj.get("/Annots", []):
+        appearance = annot.get("/AP", Dictionary()).get("/N")
+        if appearance is None or "/Resources" not in appearance:
+            continue
+        hexed = b"".join(_SHOWN.findall(appearance.read_bytes()))
+        glyphs = {int(hexed[i : i + 4], 16) for i in range(0, len(hexed), 4)}
+        for name, font in appearance.Resources.get("/Font", Dictionary()).items():
+            if Name(name) == Name(BRAND_FONT):
+                subset_font(stamp, font, glyphs)
+            used[name] = font
+    if "/AcroForm" in stamp.Root and "/DR" in stamp.Root.AcroForm:
+        stamp.Root.AcroForm.DR.Font = used

@@ -129,7 +129,7 @@ class Pen:
         """The same pen at another font size."""
         found = _DA_FONT.search(self.da)
         assert found is not None
-        da = _DA_FONT.sub(b"/" + found.group(1) + f" {size:.2f} Tf".encode(), self.da, count=1)
+        da = _DA_FONT.sub(str(self.name).encode() + f" {size:.2f} Tf".encode(), self.da, count=1)
         return Pen(self.name, self.font, da, self.metrics)
 
 
@@ -142,7 +142,7 @@ class FieldTextAppearance(AppearanceStreamGenerator):
     padding = PADDING
 
     def generate_text(self, field: Any) -> None:
-        pen = Pen.of_field(field)
+        pen = self._choose_pen(field, field.value_as_string)
         align = int(field.obj.get("/Q", 0))
         multiline = bool(int(field.obj.get("/Ff", 0)) & MULTILINE)
         for annot in self.form.get_annotations_for_field(field):
@@ -156,6 +156,10 @@ class FieldTextAppearance(AppearanceStreamGenerator):
             except TextTooLong:
                 raise TextTooLong(f"'{field.fully_qualified_name}' is too long to print legibly") from None
             annot.obj.AP = Dictionary(N=self.pdf.make_indirect(appearance))
+
+    def _choose_pen(self, field: Any, text: str) -> Pen:
+        """The pen to draw text in: the font /DA names."""
+        return Pen.of_field(field)
 
     def generate_choice(self, field: Any) -> None:
         raise OutputError(f"form field {field.fully_qualified_name}: choice fields are not supported")
@@ -191,7 +195,7 @@ def text_stream(
     em = size / 1000
     line_height = size * LEADING if len(lines) > 1 else height
     top = (height + line_height * len(lines)) / 2  # the block of lines, centred
-    state = _DA_FONT.sub(b"/" + found.group(1) + f" {size:.2f} Tf".encode(), pen.da, count=1)
+    state = _DA_FONT.sub(str(pen.name).encode() + f" {size:.2f} Tf".encode(), pen.da, count=1)
     # The baseline within each line's box: the glyphs' box centred, then down to the base.
     baseline = (line_height - (metrics.ascent - metrics.descent) * em) / 2 - metrics.descent * em
     shown = []
@@ -267,3 +271,35 @@ class StampTextAppearance(FieldTextAppearance):
 
     min_scale = 0.6
     padding = 0.0
+
+    def _choose_pen(self, field: Any, text: str) -> Pen:
+        """The brand's font (see render/stampfont.py) if it has every character, else the field's."""
+        from handouts.render.stampfont import BRAND_FONT
+
+        pen = super()._choose_pen(field, text)
+        brand = field.default_resources.Font.get(BRAND_FONT)
+        if brand is not None:
+            metrics = FieldFont.of(brand)
+            if all(c in metrics.glyphs for c in text):
+                return Pen(Name(BRAND_FONT), brand, pen.da, metrics)
+        return pen
+
+
+def subset_font(pdf: Any, font: Any, glyphs: set[int]) -> None:
+    """Cut an embedded Type0 TrueType font of pdf (CIDs = glyph ids) to glyphs, in place."""
+    from handouts.render.stampfont import cut, tag, to_unicode, w_array
+
+    metrics = FieldFont.of(font)
+    cid_font = font.DescendantFonts[0]
+    descriptor = cid_font.FontDescriptor
+    keep = frozenset(glyphs | {0})
+    texts = {g: c for c, g in sorted(metrics.glyphs.items(), reverse=True) if g in keep}
+    program = cut(descriptor.FontFile2.read_bytes(), keep, frozenset(texts.values()))
+    base = Name(f"/{tag(program, sorted(keep))}+{str(descriptor.FontName)[1:].split('+', 1)[-1]}")
+    descriptor.FontFile2 = pdf.make_stream(program, Length1=len(program))
+    descriptor.FontName = base
+    cid_font.BaseFont = font.BaseFont = base
+    cid_font.W = w_array({g: metrics.widths.get(g, metrics.default_width) for g in keep})
+    font.ToUnicode = pdf.make_stream(to_unicode(texts))
+    if "/CIDSet" in descriptor:
+        del descriptor.CIDSet  # it would list the glyphs cut away

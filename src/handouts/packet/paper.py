@@ -43,7 +43,9 @@ def fill_printed(
     """On the packet's pages start.. (the printed consent): the packet's codes and the patient's details."""
     from pikepdf import Name
 
-    font = packet.copy_foreign(pen.font)  # the stamp's own copy: one font file in the packet
+    # The field font, whole (any character a name may have): the stamp line is in it too, or in
+    # the brand face cut to its own glyphs (render/stampfont.py), which could lack a detail.
+    font = packet.copy_foreign(pen.font)
     sized = Pen(pen.name, font, pen.da, pen.metrics).sized(TEXT_SIZE.get(form.variant, TEXT_SIZE["print"]))
     for number, page_map in enumerate(form.pages, 1):
         index = start + number - 1

@@ -66,6 +66,12 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
                 tags=True,  # the stamp too: every file in out/ is PDF/UA (it costs nothing)
                 on_layout=laid_out.append if consent else None,
             )
+        if spec.is_stamp:
+            from handouts.render.fonts import field_font_ranges
+            from handouts.render.stampfont import add_brand_font
+
+            # The brand's face beside the field font: packets set the line in it when they can.
+            raw = add_brand_font(raw, cat.brands[spec.brand].model.font, field_font_ranges(cat.layers))
         if not consent:
             return Rendered(raw, pages, prov)
         form_map = _form_map(cat, spec, prov, laid_out[0])

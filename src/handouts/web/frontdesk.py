@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
@@ -391,7 +391,16 @@ def screen() -> ResponseReturnValue:
         or (media and media not in sources.MEDIA_TYPES[kind] + GENERIC_TYPES)
     ):
         return _screen_error(f"'{name}' {UPLOAD_WORDS}")
-    forms = screen_upload(data, name, state().project.root, password)
+    desk = state()
+    if not desk.screening.acquire(timeout=desk.screening_wait):
+        busy = "Too many forms are being screened at once: try again in a minute"
+        response = make_response(render_page(screen_errors={"consent_pdf": busy}, status=503))
+        response.headers["Retry-After"] = "30"
+        return response
+    try:
+        forms = screen_upload(data, name, desk.project.root, password)
+    finally:
+        desk.screening.release()
     if all(f.result.status == "unreadable" for f in forms) and forms[0].result.problem is not None:
         return _screen_error(word(forms[0].result.problem))  # tampered: shown as a result
     cat, _ = _load()
