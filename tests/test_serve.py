@@ -396,7 +396,7 @@ def test_a_scan_shows_its_answers_and_the_crops_of_unclear_marks(
     assert "img-src 'self' data:" in response.headers["Content-Security-Policy"]
     html = response.get_data(as_text=True)
     assert "NEEDS REVIEW" in html and "CLEAR" not in html
-    assert "scan.pdf (a scan: pages 1, 2)" in html
+    assert "<bdi>scan.pdf</bdi> (a scan: pages 1, 2)" in html
     crops = re.findall(
         r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="The marks for Pregnancy as scanned">', html
     )

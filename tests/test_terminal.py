@@ -182,7 +182,8 @@ def _every_string(value: Any, attack: str) -> Any:
 class TestEveryReportField:
     """Whatever field a result gains, the report prints it escaped: all fields are filled in."""
 
-    @pytest.mark.parametrize("status", ["clear", "flagged", "incomplete", "unreadable", "tampered"])
+    @pytest.mark.parametrize("status", ["clear", "flagged", "needs-review", "incomplete", "unreadable",
+                                        "tampered"])  # fmt: skip
     @pytest.mark.parametrize("attack", list(ATTACKS), ids=list(ATTACKS))
     def test_report(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -203,8 +204,10 @@ class TestEveryReportField:
             patient_name="n",
         )
         hostile = dataclasses.replace(
-            _every_string(base, payload), status=status, problem=PdfInputError("bad " + payload)
-        )
+            _every_string(base, payload), status=status, problem=PdfInputError("bad " + payload),
+            # A scan's fields: an unclear row's id and reason are strings from the scan too.
+            source="scan", unclear=[{"id": payload, "reason": payload}], confidence={payload: 0.5},
+        )  # fmt: skip
         say(intake.screen_line(hostile))
         say(intake._screen_report(hostile))
         captured = capsys.readouterr().out
