@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -254,3 +255,17 @@ def test_filled_answers_are_drawn_when_rasterised(form: Path, tmp_path: Path) ->
             assert dark_pixels(full, box) > dark_pixels(blank, box) + 3, name
             checked += 1
     assert checked == 6
+
+
+def test_same_version_other_content_is_worded_as_a_change() -> None:
+    """A form made from v1.0 whose content has since changed under the same number."""
+    from handouts.cli.intake import _screen_report
+    from handouts.intake.screen import FormInfo, ScreenResult
+
+    form = FormInfo("d", "1.0", "2026-01-01", "abc", "en", "b", "")
+    same = ScreenResult(file="f.pdf", status="clear", form=form, is_current=False, current_version="1.0")
+    lines = _screen_report(same)
+    assert "  warning: content/ has changed since this form was made, though both are v1.0" in lines
+    assert not any("is now at" in line for line in lines)
+    newer = _screen_report(dataclasses.replace(same, current_version="1.1"))
+    assert "  warning: content/ is now at v1.1; this form is v1.0" in newer

@@ -147,7 +147,11 @@ def _screen_report(r: ScreenResult) -> list[str]:
         + (f", packet {form.packet_id}" if form.packet_id else "")
     )
     if r.is_current is False:
-        lines.append(f"  warning: content/ is now at v{r.current_version}; this form is v{form.version}")
+        if r.current_version == form.version:  # the same number, other content (a fingerprint apart)
+            changed = f"has changed since this form was made, though both are v{form.version}"
+            lines.append(f"  warning: content/ {changed}")
+        else:
+            lines.append(f"  warning: content/ is now at v{r.current_version}; this form is v{form.version}")
     elif r.is_current is None:
         lines.append("  warning: no project here to compare the version with (use --project)")
     if r.certification:
