@@ -23,7 +23,6 @@ from flask.testing import FlaskClient
 from handouts.errors import PdfInputError
 from handouts.intake.screen import ScreenResult
 from handouts.project import Project
-from handouts.web import frontdesk
 from handouts.web.app import create_app, host_name, trusted
 from handouts.web.server import make_server
 
@@ -147,7 +146,8 @@ class TestScreeningCap:
             release.wait(60)
             return ScreenResult(file=name, status="unreadable", problem=PdfInputError(f"{name}: not one"))
 
-        monkeypatch.setattr(frontdesk, "screen_bytes", slow_screen)
+        # The front desk screens through intake.scan.read.screen_upload, which calls screen_bytes.
+        monkeypatch.setattr("handouts.intake.screen.screen_bytes", slow_screen)
         codes: dict[str, int] = {}
 
         def post(name: str) -> None:

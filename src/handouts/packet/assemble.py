@@ -11,14 +11,16 @@ import contextlib
 import io
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from handouts.build.index import CatalogueIndex
 from handouts.dates import format_date
 from handouts.errors import OutputError, UsageError
-from handouts.packet.fieldtext import Pen
 from handouts.packet.request import PacketRequest, Patient
 from handouts.render.outputs import OutputSpec
+
+if TYPE_CHECKING:  # pikepdf only when a packet is made, not when the front desk starts
+    from handouts.packet.fieldtext import Pen
 
 
 def prepared_line(cat: CatalogueIndex, lang: str, patient: Patient) -> str:
@@ -198,7 +200,7 @@ def fill_stamp(stamp: Any, line: str) -> Pen:
     from pikepdf import Dictionary
     from pikepdf.form import Form
 
-    from handouts.packet.fieldtext import StampTextAppearance, TextTooLong
+    from handouts.packet.fieldtext import Pen, StampTextAppearance, TextTooLong
 
     # The stamp page draws nothing but its field (WeasyPrint's page content would paint
     # over the document it is laid on).
