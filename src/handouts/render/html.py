@@ -16,7 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from handouts import __version__
 from handouts.content.catalogue import Catalogue
 from handouts.errors import Problem, RenderError
-from handouts.layers import Layers, Source, read
+from handouts.layers import Layers, Source, hash_source
 from handouts.project import Project
 from handouts.render.loader import LayeredLoader
 from handouts.render.outputs import OutputSpec
@@ -140,7 +140,8 @@ def fingerprint(files: list[Source]) -> str:
     digest = hashlib.sha256()
     for source in files:
         digest.update(source.rel.encode() + b"\0")
-        digest.update(read(source) + b"\0")
+        hash_source(digest, source)  # in chunks, through the same fence as every read
+        digest.update(b"\0")
     return digest.hexdigest()
 
 
