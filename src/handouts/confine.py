@@ -73,9 +73,20 @@ def confined(path: Path, fence: Sequence[Path], label: str) -> Path:
             "links to {target}, outside {where}; copy the file in instead of linking to it",
             code="outside",
             target=shown(str(target), 80),
-            where=" and ".join(f"{folder.name}/" for folder in fence) or "the project",
+            where=_named(fence),
         )
     return target
+
+
+def _named(fence: Sequence[Path]) -> str:
+    """A fence as a message names it: "templates/ and content/" ("handouts.yaml, templates/ and content/")."""
+    names = [folder.name if folder.suffix else f"{folder.name}/" for folder in fence]
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def limit_for(path: Path) -> int:
+    """The limit of a file by its kind: YAML's for YAML files, else the one for every other file."""
+    return MAX_YAML_BYTES if path.suffix.lower() in (".yaml", ".yml") else MAX_FILE_BYTES
 
 
 def check(path: Path, fence: Sequence[Path], label: str) -> Path | None:
@@ -141,12 +152,22 @@ def read_file(path: Path, fence: Sequence[Path] | None, label: str, limit: int =
     return data
 
 
-def hash_file(digest: Any, path: Path, fence: Sequence[Path] | None, label: str) -> int:
-    """Feed a regular file's bytes to digest in chunks; return how many there were."""
-    fd, _ = _open(path, fence, label)
+def hash_file(digest: Any, path: Path, fence: Sequence[Path] | None, label: str, limit: int = 0) -> int:
+    """Feed a regular file's bytes to digest in chunks; return how many there were.
+
+    Bounded like a read (stat() first, then never past limit): hashing a huge file would
+    cost no memory, but seconds on every build that only wants to say "unchanged".
+    limit: 0 for the limit of the file's kind (limit_for).
+    """
+    limit = limit or limit_for(path)
+    fd, size = _open(path, fence, label)
     total = 0
     with os.fdopen(fd, "rb") as handle:
+        if size > limit:
+            raise FileTooLarge(label, limit)
         while chunk := handle.read(CHUNK):
-            digest.update(chunk)
             total += len(chunk)
+            if total > limit:
+                raise FileTooLarge(label, limit)
+            digest.update(chunk)
     return total

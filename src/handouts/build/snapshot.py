@@ -58,7 +58,8 @@ def base_digest(project: Project) -> str:
     """
     h = hashlib.sha256(_environment_digest().encode())
     h.update(f"SOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}\0".encode())
-    _add_file(h, project.rel(project.config_file), project.config_file, project.settings_fence)
+    settings = project.rel(project.config_file)
+    _add_file(h, settings, project.config_file, project.settings_fence, settings)
     try:
         stack = layers.peeked(project)
     except ProjectError:
