@@ -72,7 +72,7 @@ def confined(path: Path, fence: Sequence[Path], label: str) -> Path:
             label,
             "links to {target}, outside {where}; copy the file in instead of linking to it",
             code="outside",
-            target=shown(str(target), 80),
+            target=shown(str(target), 160),
             where=_named(fence),
         )
     return target

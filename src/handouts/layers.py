@@ -229,15 +229,26 @@ class Layers:
         from; it is served from whichever layer serves `templates/fonts/F.ttf`.
         """
         source = self.source_of(path)
-        return (source.path.resolve(), read(source)) if source is not None else None
+        if source is None:
+            return None
+        # Its place in the layer, not where a link inside the project leads: a stylesheet's
+        # relative url(../fonts/F.ttf) must stay in the project path space (templates/...).
+        return Path(os.path.abspath(source.path)), read(source)
 
     def source_of(self, path: Path) -> Source | None:
         """The source serving the project path that a file inside some layer stands for."""
-        resolved = path.resolve()
-        for layer in self.stack:
-            root = layer.root.resolve()
-            if resolved.is_relative_to(root) and resolved != root:
-                return self.find(f"{layer.area}/{resolved.relative_to(root).as_posix()}")
+        # As named first (a link inside the project keeps its project path), then resolved (a
+        # layer's folder reached through a link, as WeasyPrint may give it); find() then admits
+        # the file by the one rule, whichever way it was named.
+        named = Path(os.path.abspath(path))
+        for asked, place in (
+            (named, lambda root: Path(os.path.abspath(root))),
+            (path.resolve(), Path.resolve),
+        ):
+            for layer in self.stack:
+                root = place(layer.root)
+                if asked.is_relative_to(root) and asked != root:
+                    return self.find(f"{layer.area}/{asked.relative_to(root).as_posix()}")
         return None
 
     def project_source(self, path: Path) -> Source:

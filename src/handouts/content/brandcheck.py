@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import os
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -72,23 +73,23 @@ def check_brand(project: Project, brand_id: str, brand: Brand, yf: YamlFile) -> 
 
 
 def _check_logo(project: Project, path: Path, problem: Callable[..., None]) -> None:
-    logo = path.resolve()
-    fence = (project.root.resolve() / "content",)
-    if not confine.inside(logo, fence):
+    # Named inside content/ (no `..` out of it); what it links to stays in the project's folders.
+    if not confine.inside(Path(os.path.abspath(path)), (Path(os.path.abspath(project.content)),)):
         problem(("logo",), "logo: the file must be inside content/ (e.g. content/brands/assets/)")
         return
+    label = project.rel(Path(os.path.abspath(path)))
     try:
-        found = confine.check(path, fence, project.rel(logo))
-        data = confine.read_file(path, fence, project.rel(logo), MAX_LOGO_BYTES) if found else None
+        found = confine.check(path, project.fence, label)
+        data = confine.read_file(path, project.fence, label, MAX_LOGO_BYTES) if found else None
     except RefusedFile as exc:
         problem(("logo",), f"logo: {exc}")
         return
     if data is None:
-        problem(("logo",), f"logo: file not found: {project.rel(logo)}")
+        problem(("logo",), f"logo: file not found: {label}")
         return
-    message, warning = image_problem(logo, data)
+    message, warning = image_problem(path, data)
     if message:
-        problem(("logo",), f"logo: {project.rel(logo)} {message}", warning=warning)
+        problem(("logo",), f"logo: {label} {message}", warning=warning)
 
 
 def image_problem(path: Path, data: bytes | None = None) -> tuple[str | None, bool]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -167,7 +168,9 @@ def render_html(cat: Catalogue, spec: OutputSpec) -> str:
         "fillable": spec.fillable,
         "large_print": spec.large,
         "generator": f"handouts {__version__}",
-        "stylesheets": [s.path.resolve().as_uri() for s in stylesheets(cat.layers, spec.large)],
+        # Where each stylesheet is in its layer, links inside the project not followed: its
+        # relative url(../fonts/F.ttf) then names the project path templates/fonts/F.ttf.
+        "stylesheets": [Path(os.path.abspath(s.path)).as_uri() for s in stylesheets(cat.layers, spec.large)],
         "logo_url": (brand_loaded.file.path.parent / brand.logo).resolve().as_uri() if brand.logo else None,
     }
     if spec.is_stamp:

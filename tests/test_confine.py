@@ -1,0 +1,319 @@
+"""Issue 20, findings 1 and 3: every file read from a project is confined, regular and bounded.
+
+The cases are generated: every READS slot (a file the tool reads, the commands that read it)
+is replaced by every HOSTILE kind of file (a link out to a secret, a link to /dev/zero, a pipe,
+an 800 MB sparse file), and each must fail closed: exit 2, one line naming the file and what
+to do, no traceback, no secret in any output. A new loader is covered by adding its slot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from helpers import LOGO_BRAND, STARTER, THEME, pdftotext, run_cli, write_tiny
+
+SECRET = "handouts-test-secret-7f3a9c"
+HUGE = 800_000_000  # sparse (truncate): no disk, no memory unless someone reads it
+
+
+def _override(root: Path, rel: str, text: str | None = None) -> None:
+    target = root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if text is None:
+        shutil.copyfile(THEME / rel.removeprefix("templates/"), target)
+    else:
+        target.write_text(text, "utf-8")
+
+
+INCLUDING = (
+    '{% extends "sheet.html.j2" %}\n{% block content %}{% include "env.txt" %}{{ super() }}{% endblock %}\n'
+)
+
+
+def _including(root: Path) -> None:
+    """The info sheet's template includes templates/env.txt (the attack of finding 1)."""
+    _override(root, "templates/info.html.j2", INCLUDING)
+    _override(root, "templates/env.txt", "Included from the project.\n")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A file the tool reads from a project, how a project comes to use it, and who reads it."""
+
+    rel: str
+    commands: tuple[tuple[str, ...], ...]
+    setup: Callable[[Path], None] = lambda root: None
+
+
+RENDER = ("render", "tiny-info", "-o", "-")
+READS = [
+    Slot("handouts.yaml", (("validate",), ("list",), ("build",))),
+    Slot("content/documents/tiny-info/en.yaml", (("validate",), ("lint",), ("build",))),
+    Slot("content/brands/tiny.yaml", (("validate",), ("list",), ("build",))),
+    Slot("content/contraindications/en.yaml", (("validate",), ("build",))),
+    Slot(
+        "content/messages/en.yaml",
+        (("validate",), ("build",)),
+        lambda root: _override(root, "content/messages/en.yaml", (STARTER / "messages/en.yaml").read_text()),
+    ),
+    Slot(
+        "content/jargon/en.yaml",
+        (("lint",), ("build",)),
+        lambda root: _override(root, "content/jargon/en.yaml", (STARTER / "jargon/en.yaml").read_text()),
+    ),
+    Slot("templates/info.html.j2", (("validate",), RENDER, ("build",)), _including),
+    Slot("templates/env.txt", (("validate",), RENDER, ("build",)), _including),
+    Slot(
+        "templates/styles/handout.css",
+        (RENDER, ("build",)),
+        lambda root: _override(root, "templates/styles/handout.css"),
+    ),
+    Slot(
+        "templates/fonts/HandoutsFields.ttf",
+        (("render", "tiny-consent", "--variant", "fillable", "-o", "-"), ("build",)),
+        lambda root: _override(root, "templates/fonts/HandoutsFields.ttf"),
+    ),
+    Slot(
+        "content/brands/logo.svg",
+        (("validate",), ("build",)),
+        lambda root: _override(root, "content/brands/tiny.yaml", LOGO_BRAND),
+    ),
+]
+
+
+def _link_out(path: Path, outside: Path) -> None:
+    secret = outside / "secret.txt"
+    secret.write_text(f"TOKEN={SECRET}\n")
+    path.symlink_to(secret)
+
+
+HOSTILE: dict[str, tuple[Callable[[Path, Path], None], str]] = {
+    "link-out": (_link_out, "copy the file in instead of linking to it"),
+    "dev-zero": (lambda path, _: path.symlink_to("/dev/zero"), "links to /dev/zero, outside"),
+    "pipe": (lambda path, _: os.mkfifo(path), "not a regular file"),
+    "huge": (lambda path, _: os.truncate(path, HUGE), "larger than"),
+}
+
+
+def _project(tmp_path: Path, slot: Slot, kind: str) -> Path:
+    root = write_tiny(tmp_path / "proj")
+    slot.setup(root)
+    target = root / slot.rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() or target.is_symlink():
+        target.unlink()
+    (tmp_path / "outside").mkdir()
+    make, _ = HOSTILE[kind]
+    if kind == "huge":
+        target.touch()
+    make(target, tmp_path / "outside")
+    return root
+
+
+class TestEveryReadFailsClosed:
+    """Each slot x each hostile kind x each command that reads the slot."""
+
+    @pytest.mark.parametrize("kind", sorted(HOSTILE))
+    @pytest.mark.parametrize("slot", READS, ids=[s.rel for s in READS])
+    def test_refused_with_one_line_naming_the_file(self, tmp_path: Path, slot: Slot, kind: str) -> None:
+        root = _project(tmp_path, slot, kind)
+        name = slot.rel
+        _, expected = HOSTILE[kind]
+        for command in slot.commands:
+            code, out, err = run_cli(root, *command)
+            said = out + err
+            assert code == 2, (command, said)
+            assert "Traceback" not in said and "MemoryError" not in said
+            assert SECRET not in said
+            lines = [line for line in err.splitlines() if name in line and expected in line]
+            assert lines, (command, err)
+        assert not list(root.rglob("*.pdf"))  # nothing built, so nothing leaked
+
+
+class TestLinksInsideTheProjectStayAllowed:
+    """The same slots as links to a file elsewhere inside templates/ or content/: they work."""
+
+    @pytest.mark.parametrize(
+        "slot",
+        [s for s in READS if s.rel != "handouts.yaml" and not s.rel.endswith(".svg")],
+        ids=lambda s: s.rel,
+    )
+    def test_a_link_inside_is_followed(self, tmp_path: Path, slot: Slot) -> None:
+        root = write_tiny(tmp_path / "proj")
+        slot.setup(root)
+        target = root / slot.rel
+        if not target.exists():
+            target.write_text("included text\n")
+        kept = root / "content/kept" / target.name
+        kept.parent.mkdir(parents=True)
+        shutil.move(target, kept)
+        target.symlink_to(os.path.relpath(kept, target.parent))
+        for command in slot.commands:
+            if command != ("build",):  # the snapshot's side: test_snapshot's linked folder
+                code, _, err = run_cli(root, *command)
+                assert code == 0, (command, err)
+
+
+def test_finding_1_an_include_of_the_environment_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HANDOUTS_CI_TOKEN", SECRET)
+    root = write_tiny(tmp_path / "proj")
+    _including(root)
+    # The control: a regular env.txt in templates/ is included, so the attack below would work.
+    code, _, err = run_cli(root, "render", "tiny-info", "-o", str(tmp_path / "control.pdf"))
+    assert code == 0, err
+    assert "Included from the project." in " ".join(pdftotext(tmp_path / "control.pdf").split())
+    (root / "templates/env.txt").unlink()
+    (root / "templates/env.txt").symlink_to("/proc/self/environ")
+    for command in (("validate",), ("render", "tiny-info", "-o", str(tmp_path / "leak.pdf")), ("build",)):
+        code, out, err = run_cli(root, *command)
+        assert code == 2, (command, err)
+        assert SECRET not in out + err
+        assert err.strip().splitlines()[-1].startswith("templates/env.txt: links to /proc/"), err
+    assert not (tmp_path / "leak.pdf").exists()
+    assert not list(root.rglob("*.pdf"))
+
+
+def test_the_jinja_loader_refuses_on_every_load(tmp_path: Path) -> None:
+    """Not only the snapshot or validate: the loader itself, for includes, imports and extends."""
+    import jinja2
+
+    from handouts.confine import RefusedFile
+    from handouts.layers import for_project
+    from handouts.project import Project
+    from handouts.render.html import environment
+
+    root = write_tiny(tmp_path / "proj")
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET)
+    (root / "templates").mkdir()
+    (root / "templates/out.j2").symlink_to(secret)
+    for i, text in enumerate(
+        [
+            '{% include "out.j2" %}',
+            '{% import "out.j2" as m %}',
+            '{% extends "out.j2" %}',
+            '{% from "out.j2" import x %}',
+        ]
+    ):
+        (root / f"templates/t{i}.j2").write_text(text)
+        env = environment(for_project(Project(root)))
+        with pytest.raises(RefusedFile, match=r"^templates/out.j2: links to .*secret.txt, outside"):
+            env.get_template(f"t{i}.j2").render()
+    env = environment(for_project(Project(root)))
+    with pytest.raises(RefusedFile):
+        env.get_template("out.j2")
+    with pytest.raises(jinja2.TemplateNotFound):
+        env.get_template("../secret.txt")
+
+
+def test_finding_3_an_800_mb_yaml_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    root = write_tiny(tmp_path / "proj")
+    brand = root / "content/brands/tiny.yaml"
+    with brand.open("ab") as handle:
+        handle.truncate(HUGE)
+    script = (
+        "import resource, sys\n"
+        "from handouts.cli import main\n"
+        "try:\n"
+        f"    main(['--project', {str(root)!r}, 'validate'])\n"
+        "except SystemExit as exit:\n"
+        "    code = exit.code\n"
+        "print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    *said, last = done.stderr.strip().splitlines()
+    code, peak_kib = (int(x) for x in last.split())
+    assert code == 2
+    assert said[0] == "content/brands/tiny.yaml: larger than 2 MB; is it the right file?", said
+    assert peak_kib < 400_000  # far below the file: it was never read (it peaked at 855 MB before)
+
+
+def test_the_snapshot_hashes_in_chunks_and_refuses_what_it_must_not_read(tmp_path: Path) -> None:
+    from handouts.build.snapshot import base_digest
+    from handouts.confine import RefusedFile
+    from handouts.project import Project
+
+    root = write_tiny(tmp_path / "proj")
+    project = Project(root)
+    before = base_digest(project)
+    (root / "content/notes").mkdir()
+    (root / "content/notes/a.txt").write_text("a note")
+    assert base_digest(project) != before  # every file counts
+    (root / "content/notes/zero").symlink_to("/dev/zero")
+    with pytest.raises(RefusedFile, match=r"^content/notes/zero: links to /dev/zero"):
+        base_digest(project)
+    (root / "content/notes/zero").unlink()
+    (root / "content/notes/outside").symlink_to(tmp_path, target_is_directory=True)  # a loop out, too
+    with pytest.raises(RefusedFile, match=r"^content/notes/outside: links to"):
+        base_digest(project)
+    (root / "content/notes/outside").unlink()
+    (root / "content/notes/dangling").symlink_to("missing")  # an editor's lock file: nothing there
+    assert base_digest(project) != before
+
+
+class TestConfine:
+    """confine.py's functions on every kind of file, with and without a fence."""
+
+    @pytest.fixture
+    def fence(self, tmp_path: Path) -> tuple[Path, ...]:
+        inside = tmp_path / "in"
+        inside.mkdir()
+        (inside / "ok.txt").write_bytes(b"x" * 100)
+        (tmp_path / "secret.txt").write_text(SECRET)
+        return (inside.resolve(),)
+
+    KINDS = {
+        "outside": (lambda f: f[0] / "l", lambda p, f: p.symlink_to(f[0].parent / "secret.txt"), "outside"),
+        "dev-zero": (lambda f: f[0] / "z", lambda p, f: p.symlink_to("/dev/zero"), "outside"),
+        "pipe": (lambda f: f[0] / "p", lambda p, f: os.mkfifo(p), "not a regular file"),
+        "loop": (
+            lambda f: f[0] / "loop",
+            lambda p, f: p.symlink_to(p),
+            "cannot be resolved|outside|cannot read",
+        ),
+        "huge": (lambda f: f[0] / "h.yaml", lambda p, f: (p.touch(), os.truncate(p, HUGE)), "larger than"),
+    }
+
+    @pytest.mark.parametrize("kind", sorted(KINDS))
+    @pytest.mark.parametrize("reader", ["read_file", "hash_file"])
+    def test_each_reader_refuses_each_kind(self, fence: tuple[Path, ...], kind: str, reader: str) -> None:
+        from handouts import confine
+
+        where, make, expected = self.KINDS[kind]
+        path = where(fence)
+        make(path, fence)
+        with pytest.raises(confine.RefusedFile, match=expected):
+            if reader == "read_file":
+                confine.read_file(path, fence, "label", confine.MAX_YAML_BYTES)
+            else:
+                confine.hash_file(hashlib.sha256(), path, fence, "label")
+
+    def test_a_regular_file_inside_is_read_and_hashed_alike(self, fence: tuple[Path, ...]) -> None:
+        from handouts import confine
+
+        path = fence[0] / "ok.txt"
+        assert confine.read_file(path, fence, "ok.txt") == b"x" * 100
+        digest = hashlib.sha256()
+        assert confine.hash_file(digest, path, fence, "ok.txt") == 100
+        assert digest.hexdigest() == hashlib.sha256(b"x" * 100).hexdigest()
+        with pytest.raises(confine.FileTooLarge, match="ok.txt: larger than 99 bytes"):
+            confine.read_file(path, fence, "ok.txt", 99)
+
+    def test_a_user_named_file_has_no_fence_but_the_same_rule(self, tmp_path: Path) -> None:
+        from handouts import confine
+
+        with pytest.raises(confine.RefusedFile, match="not a regular file"):
+            confine.read_file(Path("/dev/zero"), None, "/dev/zero")
+        with pytest.raises(confine.RefusedFile, match="not a regular file"):
+            confine.read_file(tmp_path, None, "folder")
