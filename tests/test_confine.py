@@ -100,7 +100,7 @@ HOSTILE: dict[str, tuple[Callable[[Path, Path], None], str]] = {
     "link-out": (_link_out, "copy the file in instead of linking to it"),
     "dev-zero": (lambda path, _: path.symlink_to("/dev/zero"), "links to /dev/zero, outside"),
     "pipe": (lambda path, _: os.mkfifo(path), "not a regular file"),
-    "huge": (lambda path, _: os.truncate(path, HUGE), "larger than"),
+    "huge": (lambda path, _: (path.touch(), os.truncate(path, HUGE)), "larger than"),
 }
 
 
@@ -113,8 +113,6 @@ def _project(tmp_path: Path, slot: Slot, kind: str) -> Path:
         target.unlink()
     (tmp_path / "outside").mkdir()
     make, _ = HOSTILE[kind]
-    if kind == "huge":
-        target.touch()
     make(target, tmp_path / "outside")
     return root
 
@@ -317,3 +315,43 @@ class TestConfine:
             confine.read_file(Path("/dev/zero"), None, "/dev/zero")
         with pytest.raises(confine.RefusedFile, match="not a regular file"):
             confine.read_file(tmp_path, None, "folder")
+
+
+class TestThePreviewServesByTheSameRule:
+    """`serve --preview`: its asset route and its catalogue page go through the same reads."""
+
+    @pytest.mark.parametrize("kind", sorted(HOSTILE))
+    def test_a_refused_asset_is_not_found_and_a_refused_document_is_shown(
+        self, tmp_path: Path, kind: str
+    ) -> None:
+        from handouts.project import Project
+        from handouts.web.app import create_app
+
+        css = next(s for s in READS if s.rel == "templates/styles/handout.css")
+        root = _project(tmp_path, css, kind)
+        client = create_app(Project(root), preview=True, watch=False).test_client()
+        answer = client.get("/preview/file/templates/styles/handout.css")
+        assert answer.status_code == 404
+        assert SECRET.encode() not in answer.get_data()
+        (root / "templates/styles/handout.css").unlink()
+        doc = root / "content/documents/tiny-info/en.yaml"
+        doc.unlink()
+        HOSTILE[kind][0](doc, tmp_path / "outside")
+        page = client.get("/preview/")
+        assert page.status_code == 200
+        text = page.get_data(as_text=True)
+        assert "content/documents/tiny-info/en.yaml: " in text and SECRET not in text
+
+    def test_an_asset_linked_inside_the_project_is_served(self, tmp_path: Path) -> None:
+        from handouts.project import Project
+        from handouts.web.app import create_app
+
+        root = write_tiny(tmp_path / "proj")
+        kept = root / "content/kept/handout.css"
+        kept.parent.mkdir(parents=True)
+        shutil.copyfile(THEME / "styles/handout.css", kept)
+        (root / "templates/styles").mkdir(parents=True)
+        (root / "templates/styles/handout.css").symlink_to("../../content/kept/handout.css")
+        client = create_app(Project(root), preview=True, watch=False).test_client()
+        answer = client.get("/preview/file/templates/styles/handout.css")
+        assert answer.status_code == 200 and answer.get_data() == kept.read_bytes()
