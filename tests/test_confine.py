@@ -355,3 +355,86 @@ class TestThePreviewServesByTheSameRule:
         client = create_app(Project(root), preview=True, watch=False).test_client()
         answer = client.get("/preview/file/templates/styles/handout.css")
         assert answer.status_code == 200 and answer.get_data() == kept.read_bytes()
+
+
+def _cli(cwd: Path, *args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from handouts.cli import main
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(cwd)
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout + result.stderr
+
+
+USER_NAMED = {  # files a user names on the command line: not confined, but regular and bounded
+    "screen": (lambda f: ("screen", str(f)), 20_000_000),
+    "archive": (lambda f: ("archive", str(f), "--output", "archived.pdf"), 20_000_000),
+    "verify": (lambda f: ("verify", str(f)), 50_000_000),
+    "init --logo": (lambda f: ("init", "clinic", "--clinic", "A", "--logo", str(f)), 5_000_000),
+}
+SPECIAL = {
+    "dev-zero": (lambda path: path.symlink_to("/dev/zero"), "not a regular file"),
+    "pipe": (lambda path: os.mkfifo(path), "not a regular file"),
+    "huge": (lambda path: (path.touch(), os.truncate(path, HUGE)), "larger than"),
+}
+
+
+class TestUserNamedFilesAreRegularAndBounded:
+    @pytest.mark.parametrize("kind", sorted(SPECIAL))
+    @pytest.mark.parametrize("command", sorted(USER_NAMED))
+    def test_refused_in_one_line(self, tmp_path: Path, command: str, kind: str) -> None:
+        path = tmp_path / "given.pdf"
+        make, expected = SPECIAL[kind]
+        make(path)
+        args, limit = USER_NAMED[command]
+        code, said = _cli(tmp_path, *args(path))
+        assert code == 2, said
+        assert expected in said and "given.pdf" in said, said
+        assert "Traceback" not in said and "MemoryError" not in said
+        if kind == "huge":
+            assert f"{limit // 1_000_000} MB" in said
+
+    @pytest.mark.parametrize("kind", sorted(SPECIAL))
+    def test_an_appointments_file(self, tmp_path: Path, kind: str) -> None:
+        from handouts.errors import UsageError
+        from handouts.packet.appointments import read_appointments
+
+        path = tmp_path / "day.csv"
+        make, expected = SPECIAL[kind]
+        make(path)
+        with pytest.raises(
+            UsageError, match="day.csv: " + ("more than 10 MB" if kind == "huge" else expected)
+        ):
+            read_appointments(path)
+
+    def test_an_out_folder_manifest_or_output_that_is_a_device_is_just_not_current(
+        self, tmp_path: Path
+    ) -> None:
+        from handouts.build.manifest import Entry, file_matches, read_record
+
+        (tmp_path / "manifest.json").symlink_to("/dev/zero")
+        assert read_record(tmp_path) == ({}, None)
+        (tmp_path / "x.pdf").symlink_to("/dev/zero")
+        fields = {name: "" for name in Entry.__dataclass_fields__}
+        entry = Entry(
+            **{**fields, "path": "x.pdf", "pages": 1, "bytes": 0, "sha256": hashlib.sha256(b"").hexdigest()}
+        )
+        assert file_matches(tmp_path, entry) is False  # not read forever, as it was
+
+
+@pytest.mark.parametrize("folder", ["templates", "content/brands"])
+def test_a_project_folder_that_is_itself_a_link_out_is_refused(tmp_path: Path, folder: str) -> None:
+    root = write_tiny(tmp_path / "proj")
+    outside = tmp_path / "shared"
+    if folder == "templates":
+        outside.mkdir()
+        shutil.copyfile(THEME / "info.html.j2", outside / "info.html.j2")
+    else:
+        shutil.move(root / folder, outside)
+    (root / folder).symlink_to(outside, target_is_directory=True)
+    for command in (("validate",), ("build",), RENDER):
+        code, _, err = run_cli(root, *command)
+        assert code == 2, (command, err)
+        assert folder in err and "copy the file in instead of linking to it" in err, (command, err)

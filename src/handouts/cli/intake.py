@@ -177,11 +177,11 @@ def archive(
     if project_root is not None:
         from handouts.content.catalogue import load_config
         from handouts.errors import TamperedError
-        from handouts.intake.screen import check_signature, current_content
+        from handouts.intake.screen import check_signature, current_content, read_pdf
         from handouts.project import Project
 
         current = current_content(project_root, result.screen.form) if result.screen.form else None
-        screened = check_signature(result.screen, filled.read_bytes(), project_root, current, password)
+        screened = check_signature(result.screen, read_pdf(filled), project_root, current, password)
         if screened.status == "tampered":  # never seal changed answers as the clinic's record
             record_return(register, screened, "archive", ref)  # it came back, though not archived
             raise TamperedError(f"{screened.error()}; not archived")

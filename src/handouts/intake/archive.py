@@ -18,7 +18,7 @@ from typing import Any
 
 from handouts import __version__
 from handouts.errors import PdfInputError
-from handouts.intake.screen import FormInfo, ScreenResult, evaluate, pdf_errors, read_form
+from handouts.intake.screen import FormInfo, ScreenResult, evaluate, pdf_errors, read_form, read_pdf
 
 ARCHIVE_SUFFIX = "-archive.pdf"
 ORIGINAL_DESCRIPTION = "The filled form as received, before archiving (form fields intact)."
@@ -58,10 +58,7 @@ def archive_form(path: Path, password: str | None = None) -> ArchiveResult:
     form = read_form(path, password)
     screened = evaluate(path, form, None)
     archived = archived_date(form[1]["values"].get("patient.date"))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PdfInputError(f"{path}: cannot read: {exc.strerror}") from exc
+    data = read_pdf(path)
     try:
         pdf, pages, drawn = _build(data, password, form[0], archived)
     except pdf_errors() as exc:
