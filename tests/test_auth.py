@@ -23,7 +23,7 @@ from handouts.web.auth import PUBLIC_ENDPOINTS, Auth, Throttle
 from handouts.web.state import WebState
 from handouts.web.users import Users
 
-from helpers import copy_project
+from helpers import copy_project, run_cli
 
 PASSWORD = "correct horse battery"
 # Cheap argon2 for the tests (the defaults take about 0.1-0.5 s a hash, on purpose).
@@ -105,27 +105,39 @@ def _sample(converter: str) -> str:
     return {"int": "1", "float": "1.0", "uuid": "00000000-0000-0000-0000-000000000000"}.get(converter, "x")
 
 
-def test_every_route_needs_a_login(guarded: tuple[Flask, Auth]) -> None:
-    app, _ = guarded
-    client = app.test_client()
-    token = csrf(client)  # a valid CSRF token does not stand in for a login
-    checked = 0
+def _every_route(app: Flask) -> Iterator[tuple[str, str, str]]:
+    """(endpoint, method, path) for every rule of the app, with a sample value for each argument."""
     for rule in app.url_map.iter_rules():
         path = rule.rule
         for arg in rule.arguments:
             converter = type(rule._converters[arg]).__name__.removesuffix("Converter").lower()
             path = re.sub(rf"<(?:[^:>]+:)?{arg}>", _sample(converter), path)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            response = client.open(path, method=method, data={"csrf_token": token})
-            if rule.endpoint in PUBLIC_ENDPOINTS:
-                continue
-            checked += 1
-            if method == "GET":
-                assert response.status_code == 302, (method, path)
-                assert response.headers["Location"].startswith("/login?next="), path
-            else:
-                assert response.status_code in (401, 403), (method, path, response.status_code)
-                assert "Log in first" in response.get_data(as_text=True)
+            yield rule.endpoint, method, path
+
+
+def _refused(method: str, path: str, status: int, location: str, body: str) -> None:
+    """An unauthenticated request's answer: the login page for a GET, 401/403 for the rest."""
+    if method == "GET":
+        assert status == 302, (method, path, status)
+        assert location.startswith("/login?next="), (path, location)
+    else:
+        assert status in (401, 403), (method, path, status)
+        assert "Log in first" in body, (method, path)
+
+
+def test_every_route_needs_a_login(guarded: tuple[Flask, Auth]) -> None:
+    app, _ = guarded
+    client = app.test_client()
+    token = csrf(client)  # a valid CSRF token does not stand in for a login
+    checked = 0
+    for endpoint, method, path in _every_route(app):
+        response = client.open(path, method=method, data={"csrf_token": token})
+        if endpoint in PUBLIC_ENDPOINTS:
+            continue
+        checked += 1
+        location = response.headers.get("Location", "")
+        _refused(method, path, response.status_code, location, response.get_data(as_text=True))
     assert checked >= 8  # front desk, packet, screen, preview pages, logout ...
     assert {"auth.login", "static"} == PUBLIC_ENDPOINTS
     # Nothing else answers either: an unknown path gets 401, not a 404 that maps the site.
@@ -290,8 +302,10 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def tls_server(project: Path, tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext]]:
-    from handouts.web.production import ProductionServer, Tls
+def tls_server(project: Path, tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, Flask]]:
+    """gunicorn (web.production) serving the guarded app over TLS, with a certificate made here."""
+    from handouts.web.production import ProductionServer
+    from handouts.web.server import Tls
 
     cert, key = make_certificate(tmp_path)
     app, _ = guarded_app(project, secure_cookie=True)
@@ -299,13 +313,14 @@ def tls_server(project: Path, tmp_path: Path) -> Iterator[tuple[int, ssl.SSLCont
     server.start()
     context = ssl.create_default_context(cafile=str(cert))
     try:
-        yield server.port, context
+        yield server.port, context, app
     finally:
         server.server_close()
+    assert server.exit_status == 0  # SIGTERM: gunicorn's master and worker stopped cleanly
 
 
-def test_tls_is_served_with_the_given_certificate(tls_server: tuple[int, ssl.SSLContext]) -> None:
-    port, context = tls_server
+def test_tls_is_served_with_the_given_certificate(tls_server: tuple[int, ssl.SSLContext, Flask]) -> None:
+    port, context, _ = tls_server
     connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
     connection.request("GET", "/")
     response = connection.getresponse()
@@ -317,7 +332,7 @@ def test_tls_is_served_with_the_given_certificate(tls_server: tuple[int, ssl.SSL
     login = connection.getresponse()
     assert login.status == 200 and "Log in" in login.read().decode()
     assert "Secure" in (login.getheader("Set-Cookie") or "")
-    assert login.getheader("Server", "").startswith("handouts") or "Cheroot" in login.getheader("Server", "")
+    assert login.getheader("Server") == "gunicorn"  # the production server, not werkzeug's
     connection.close()
     # A client that does not trust the certificate cannot talk to it.
     with pytest.raises(ssl.SSLError):
@@ -331,11 +346,70 @@ def test_tls_is_served_with_the_given_certificate(tls_server: tuple[int, ssl.SSL
         answer = plain.getresponse()
         assert answer.status == 400 and b"Log in" not in answer.read()
     except ConnectionError:
-        pass  # cheroot's plain-text 400 may lose the race with its closing the connection
+        pass  # gunicorn closes the connection when the TLS handshake fails
+
+
+def test_every_route_needs_a_login_on_the_real_server_over_tls(
+    tls_server: tuple[int, ssl.SSLContext, Flask],
+) -> None:
+    """The same walk as above, through gunicorn and TLS: each request on a connection of its own."""
+    port, context, app = tls_server
+    checked = 0
+    for endpoint, method, path in _every_route(app):
+        if endpoint in PUBLIC_ENDPOINTS:
+            continue
+        connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+        body = "csrf_token=forged" if method != "GET" else None
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        assert response.getheader("Server") == "gunicorn"
+        _refused(method, path, response.status, response.getheader("Location", ""), response.read().decode())
+        connection.close()
+        checked += 1
+    assert checked >= 8
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    connection.request("GET", "/no/such/page")
+    assert connection.getresponse().status == 401  # not a 404 that maps the site
+    connection.close()
+
+
+def test_a_login_holds_across_connections_to_the_one_worker(
+    tls_server: tuple[int, ssl.SSLContext, Flask],
+) -> None:
+    """Sessions live in the worker's memory: every connection reaches that one worker."""
+    from http.cookies import SimpleCookie
+
+    port, context, _ = tls_server
+    cookies: SimpleCookie = SimpleCookie()
+
+    def send(method: str, path: str, body: str | None = None) -> tuple[int, str, str]:
+        connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+        headers = {"Cookie": "; ".join(f"{k}={v.value}" for k, v in cookies.items())}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookies.load(header)
+        answer = response.status, response.getheader("Location", ""), response.read().decode()
+        connection.close()
+        return answer
+
+    status, _, html = send("GET", "/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert status == 200 and token
+    form = f"csrf_token={token.group(1)}&name=reception&password={PASSWORD.replace(' ', '+')}"
+    status, location, _ = send("POST", "/login", form)
+    assert status == 302 and location == "/", (status, location)
+    for _ in range(5):  # new connections, served by threads of the same worker
+        status, _, html = send("GET", "/")
+        assert status == 200 and "Log in" not in html
 
 
 def test_a_bad_certificate_is_one_line(project: Path, tmp_path: Path) -> None:
-    from handouts.web.production import ProductionServer, Tls
+    from handouts.web.production import ProductionServer
+    from handouts.web.server import Tls
 
     cert, key = make_certificate(tmp_path)
     other_cert, _ = make_certificate(tmp_path / ".." / tmp_path.name)  # same folder: overwritten pair
@@ -350,30 +424,60 @@ def test_a_bad_certificate_is_one_line(project: Path, tmp_path: Path) -> None:
     assert re.match(r"^--tls-key: .*missing.pem is not a file", caught.value.worded(flag))
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is pid (from /proc)."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
 def test_serve_beyond_loopback_runs_the_production_server_with_tls(project: Path, tmp_path: Path) -> None:
-    """The real command, in its own process, listening on every address; we connect over loopback."""
+    """The real command, in its own process, listening on every address; we connect over loopback.
+
+    It is gunicorn with one worker process; its log has paths, never query strings; Ctrl+C in
+    its terminal (SIGINT to its process group) lets the request in flight finish.
+    """
     import os
+    import signal
+    import socket
     import subprocess
     import sys
+    import threading
     import time
 
     cert, key = make_certificate(tmp_path)
-    args = ["--project", str(project), "serve", "--host", "0.0.0.0", "--port", "0"]
+    args = ["-v", "--project", str(project), "serve", "--host", "0.0.0.0", "--port", "0"]
     cmd = [sys.executable, "-m", "handouts", *args, "--tls-cert", str(cert), "--tls-key", str(key)]
     process = subprocess.Popen(
-        cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        cmd,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,  # its own process group, as in a terminal of its own
     )
-    try:
-        assert process.stderr is not None
-        port = None
+    lines: list[str] = []
+    assert process.stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)
+    reader.start()
+
+    def wait_for(pattern: str) -> re.Match[str]:
         deadline = time.monotonic() + 30
-        lines = []
-        while port is None and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            lines.append(line)
-            found = re.search(r"front desk: https://0\.0\.0\.0:(\d+)/", line)
-            port = int(found.group(1)) if found else None
-            assert line or process.poll() is None, lines
+        while time.monotonic() < deadline:
+            for line in list(lines):
+                if found := re.search(pattern, line):
+                    return found
+            assert process.poll() is None or reader.is_alive(), lines
+            time.sleep(0.05)
+        raise AssertionError(f"no {pattern!r} in {lines}")
+
+    try:
+        port = int(wait_for(r"front desk: https://0\.0\.0\.0:(\d+)/").group(1))
         assert port, lines
         assert not any("warning" in line for line in lines)
         context = ssl.create_default_context(cafile=str(cert))
@@ -382,20 +486,132 @@ def test_serve_beyond_loopback_runs_the_production_server_with_tls(project: Path
         response = connection.getresponse()
         assert response.status == 302 and response.getheader("Location") == "/login?next=/"
         assert "Werkzeug" not in (response.getheader("Server") or "")
+        assert response.getheader("Server") == "gunicorn"
+        response.read()
+        # Paths only in the access log, and nothing of a query string in any message.
+        connection.request("GET", "/login?next=/Quintana")
+        assert connection.getresponse().read()
+        wait_for(r"INFO: 127\.0\.0\.1 GET /login -> 200 \(\d+ ms\)")
+        with context.wrap_socket(
+            socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1"
+        ) as raw:
+            raw.sendall(b"GET /x?name=Quintana\r\n\r\n")  # no HTTP version: gunicorn quotes the line
+            assert raw.recv(100).startswith(b"HTTP/1.1 400")
+        wait_for(r"WARNING: Invalid request from ip=127\.0\.0\.1: .*'GET /x\?…'")
         connection.close()
+        # One gunicorn master (the command) and exactly one worker, its child.
+        wait_for(r"Booting worker with pid: (\d+)")
+        assert _children(process.pid) == [int(wait_for(r"Booting worker with pid: (\d+)").group(1))]
+        # Ctrl+C with a request in flight: the request is answered, then the server stops.
+        inflight = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=20)
+        body = b"csrf_token=none&name=reception&password=correct+horse+battery"
+        inflight.putrequest("POST", "/login")
+        inflight.putheader("Content-Type", "application/x-www-form-urlencoded")
+        inflight.putheader("Content-Length", str(len(body)))
+        inflight.endheaders(body[:10])
+        time.sleep(0.5)  # the worker has taken the request
+        os.killpg(process.pid, signal.SIGINT)
+        wait_for(r"Handling signal: int")
+        time.sleep(0.5)
+        inflight.send(body[10:])
+        answer = inflight.getresponse()
+        assert answer.status == 400 and "Form expired" in answer.read().decode()  # no session: no CSRF secret
+        assert process.wait(20) == 0
+        assert not _children(process.pid)
+        with pytest.raises(ConnectionRefusedError):
+            http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=5).request("GET", "/")
+        reader.join(5)
+        assert "Quintana" not in "".join(lines)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+def test_a_taken_port_is_one_line_for_the_production_server(project: Path) -> None:
+    import socket
+
+    from handouts.web.production import ProductionServer
+
+    app, _ = guarded_app(project)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(UsageError) as caught:
+            ProductionServer(app, "127.0.0.1", port)
+        code, _, err = run_cli(project, "serve", "--host", "0.0.0.0", "--allow-remote", "--port", str(port))
+    assert re.fullmatch(rf"cannot listen on 127\.0\.0\.1:{port}: .+; choose another port", str(caught.value))
+    assert code == 2, err
+    assert re.search(rf"cannot listen on 0\.0\.0\.0:{port}: .+; choose another --port\n$", err), err
+    assert "Traceback" not in err and "gunicorn" not in err
+
+
+def test_sigterm_stops_the_command_and_its_worker(project: Path) -> None:
+    """`serve` beyond loopback without TLS (a warning), stopped as systemd or `kill` stop it.
+
+    With --preview, so the file watcher runs in the worker; a HUP keeps the same worker.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["-v", "--project", str(project), "serve", "--host", "0.0.0.0", "--allow-remote", "--port", "0"]
+    args.append("--preview")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "handouts", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,
+    )
+    assert process.stderr is not None
+    try:
+        lines = []
+        worker = port = 0
+        deadline = time.monotonic() + 30
+        while not (worker and port) and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            assert line, lines  # the command is still running
+            lines.append(line)
+            if found := re.search(r"front desk: http://0\.0\.0\.0:(\d+)/", line):
+                port = int(found.group(1))
+            if found := re.search(r"Booting worker with pid: (\d+)", line):
+                worker = int(found.group(1))
+        assert worker and port, lines
+        assert "without TLS" in lines[0]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/")
+        assert connection.getresponse().status == 302
+        connection.close()
+        process.send_signal(signal.SIGHUP)  # gunicorn's reload would replace the worker (and the day)
+        while "HUP ignored" not in line:
+            line = process.stderr.readline()
+            assert line, lines
+            lines.append(line)
+        os.kill(worker, 0)  # still there
+        process.send_signal(signal.SIGTERM)  # to the master only: it stops its worker
+        rest = process.stderr.read()
+        assert process.wait(20) == 0, rest
+        assert f"Worker exiting (pid: {worker})" in rest and "Shutting down: Master" in rest
+        assert "Traceback" not in rest and "Booting worker" not in rest  # no second worker
+        with pytest.raises(ProcessLookupError):
+            os.kill(worker, 0)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
 
 
 def test_behind_a_proxy_the_forwarded_client_is_the_client(
     project: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from handouts.web.production import ProductionServer, trust_proxy
+    from handouts.web.production import ProductionServer
 
     app, policy = guarded_app(project, secure_cookie=True)
-    trust_proxy(app)
-    server = ProductionServer(app, "127.0.0.1", 0)
+    server = ProductionServer(app, "127.0.0.1", 0, behind_proxy=True)  # trusts the proxy (ProxyFix)
     server.start()
     try:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)

@@ -437,21 +437,21 @@ def test_serve_allow_remote_needs_accounts_uses_the_production_server_and_warns(
     seen: list[tuple[str, str, int]] = []
 
     def fake(kind: str) -> Any:
-        def make(app: Any, host: str, port: int, *args: Any) -> FakeServer:
+        def make(app: Any, host: str, port: int, *args: Any, **kwargs: Any) -> FakeServer:
             seen.append((kind, host, port))
             return FakeServer()
 
         return make
 
     monkeypatch.setattr(server, "make_server", fake("werkzeug"))
-    monkeypatch.setattr(production, "ProductionServer", fake("cheroot"))
+    monkeypatch.setattr(production, "ProductionServer", fake("gunicorn"))
     code, _, err = run_cli(tiny, "serve", "--host", "0.0.0.0", "--allow-remote", "--port", "8123")
     assert code == 2 and "no staff accounts yet" in err
     monkeypatch.setenv("DESK_PW", "a long enough password")
     assert run_cli(tiny, "users", "add", "desk", "--password-env", "DESK_PW")[0] == 0
     code, _, err = run_cli(tiny, "serve", "--host", "0.0.0.0", "--allow-remote", "--port", "8123")
     assert code == 0, err
-    assert seen == [("cheroot", "0.0.0.0", 8123)]
+    assert seen == [("gunicorn", "0.0.0.0", 8123)]
     assert "warning:" in err and "without TLS" in err and "login required" in err
     assert "http://0.0.0.0:8123/" in err
     code, _, err = run_cli(tiny, "serve", "--host", "127.0.0.1")
@@ -464,6 +464,27 @@ def test_loopback_addresses() -> None:
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.org"))
+
+
+def test_without_fork_serving_beyond_loopback_is_one_line(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no fork, so no gunicorn: beyond loopback is refused in one line, loopback is not."""
+    import os
+
+    monkeypatch.delattr(os, "fork")
+    code, _, err = run_cli(tiny, "serve", "--host", "0.0.0.0", "--allow-remote")
+    assert code == 2 and err.startswith("--host 0.0.0.0: beyond loopback handouts serves with gunicorn")
+    assert "Linux and macOS only" in err and len(err.strip().splitlines()) == 1
+    # Loopback needs no gunicorn: deciding how to serve does not even import it.
+    script = (
+        "import os, sys\nfrom pathlib import Path\nfrom handouts.project import Project\n"
+        "from handouts.cli.serve import decide\ndel os.fork\n"
+        f"listen = decide(Project(Path({str(tiny)!r})), '127.0.0.1', 0, False, False, None, None, False)\n"
+        "print(listen.production, 'gunicorn' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_a_taken_port_is_a_one_line_error(tiny: Path) -> None:

@@ -2,11 +2,13 @@
 
 On loopback it is werkzeug's development server without a login (unless --login). Beyond
 loopback, or behind a reverse proxy, every route needs a staff login and the server is
-cheroot (web.production), with TLS from --tls-cert/--tls-key or the proxy's.
+gunicorn (web.production: one worker process with threads), with TLS from --tls-cert/--tls-key
+or the proxy's.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +20,7 @@ from handouts.errors import UsageError
 
 if TYPE_CHECKING:
     from handouts.project import Project
-    from handouts.web.production import Tls
+    from handouts.web.server import Tls
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -33,7 +35,7 @@ class Listen:
     tls: Tls | None
     behind_proxy: bool
     login: bool  # a login required on every route
-    production: bool  # cheroot rather than werkzeug's development server
+    production: bool  # gunicorn rather than werkzeug's development server
 
 
 def decide(
@@ -48,8 +50,7 @@ def decide(
 ) -> Listen:
     """Check the options together; raise UsageError naming the option that must change."""
     from handouts.content.catalogue import load_config
-    from handouts.web.production import Tls
-    from handouts.web.server import check_host, is_loopback
+    from handouts.web.server import Tls, check_host, is_loopback
 
     settings = load_config(project).serve
     host = host or (settings.host if settings and settings.host else DEFAULT_HOST)
@@ -78,13 +79,21 @@ def decide(
         )
     if tls is None:
         check_host(host, allow_remote)
+    production = remote or tls is not None or behind_proxy
+    if production and not hasattr(os, "fork"):
+        raise UsageError(
+            "{field} {address}: beyond loopback handouts serves with gunicorn, which runs on Linux "
+            "and macOS only; on Windows serve on 127.0.0.1 without TLS, or run handouts in WSL",
+            field="host",
+            address=host,
+        )
     return Listen(
         host,
         port,
         tls,
         behind_proxy,
         login=login or remote or behind_proxy,
-        production=remote or tls is not None or behind_proxy,
+        production=production,
     )
 
 
@@ -143,11 +152,9 @@ def serve(
     )
     server: Any
     if listen.production:
-        from handouts.web.production import ProductionServer, trust_proxy
+        from handouts.web.production import ProductionServer
 
-        if listen.behind_proxy:
-            trust_proxy(app)
-        server = ProductionServer(app, listen.host, listen.port, listen.tls)
+        server = ProductionServer(app, listen.host, listen.port, listen.tls, behind_proxy=listen.behind_proxy)
     else:
         server = make_server(app, listen.host, listen.port)
     bound = server.port

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handouts.errors import UsageError
@@ -11,6 +14,14 @@ from handouts.errors import UsageError
 if TYPE_CHECKING:
     from flask import Flask
     from werkzeug.serving import BaseWSGIServer
+
+
+@dataclass(frozen=True)
+class Tls:
+    """The certificate and private key (PEM files) the production server serves TLS with."""
+
+    cert: Path
+    key: Path
 
 
 def is_loopback(host: str) -> bool:
@@ -47,29 +58,33 @@ class _QuietPolling(logging.Filter):
         return "/preview/version" not in record.getMessage()
 
 
-def make_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
-    """Bind the server (port 0: any free port); raise UsageError when the port is taken."""
-    import socket
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port and listening (port 0: any free port); UsageError when taken.
 
-    from werkzeug.serving import make_server as werkzeug_server
-
-    logging.getLogger("werkzeug").addFilter(_QuietPolling())
+    Bound here rather than by the servers, which print their own message and exit on failure.
+    """
     bare = host.strip("[]")
-    # Bind here rather than in werkzeug, which prints its own message and exits on failure.
     sock = socket.socket(socket.AF_INET6 if ":" in bare else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((bare, port))
         sock.listen(128)
-        return werkzeug_server(bare, port, app, threaded=True, fd=sock.fileno())
     except OSError as exc:
-        reason = exc.strerror or str(exc)
+        sock.close()
         raise UsageError(
             "cannot listen on {address}:{number}: {reason}; choose another {field}",
             field="port",
             address=host,
             number=port,
-            reason=reason,
+            reason=exc.strerror or str(exc),
         ) from None
-    finally:
-        sock.close()  # werkzeug holds its own duplicate of the socket
+    return sock
+
+
+def make_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
+    """Bind werkzeug's server (port 0: any free port); raise UsageError when the port is taken."""
+    from werkzeug.serving import make_server as werkzeug_server
+
+    logging.getLogger("werkzeug").addFilter(_QuietPolling())
+    with listen_socket(host, port) as sock:  # werkzeug holds its own duplicate of the socket
+        return werkzeug_server(host.strip("[]"), port, app, threaded=True, fd=sock.fileno())
