@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -186,13 +187,43 @@ def filled_stamp(path: Path, line: str) -> Any:
             code="stamp-too-long",
             length=len(line),
         ) from None
-    # qpdf copies the form's /DR fonts into the flattened stamp. ZapfDingbats is there for
-    # viewers that redraw check boxes and is not embedded; a record archived from the packet
-    # must embed every font it names (PDF/A), and the stamp never draws a tick.
-    resources = stamp.Root.AcroForm.get("/DR") if "/AcroForm" in stamp.Root else None
-    fonts = resources.get("/Font") if resources is not None else None
-    if fonts is not None and "/ZaDb" in fonts:
-        del fonts["/ZaDb"]
+    # qpdf copies the form's /DR fonts into the flattened stamp: the whole field font, the
+    # brand's, and ZapfDingbats (for viewers that redraw check boxes, not embedded; a record
+    # archived from the packet must embed every font it names, PDF/A). Only the one drawn stays.
+    _cut_stamp_font(stamp)
     stamp.flatten_annotations("all")
     drop_form(stamp)
+    # What the stamp draws is the flattened field: the page's own fonts (the whole field font,
+    # the brand's) would only ride along into every packet.
+    page = stamp.pages[0].obj
+    page.Resources = pikepdf.Dictionary(XObject=page.Resources.get("/XObject", pikepdf.Dictionary()))
     return stamp
+
+
+_SHOWN = re.compile(rb"<([0-9a-fA-F]+)>\s*Tj")
+
+
+def _cut_stamp_font(stamp: Any) -> None:
+    """Keep only the font the stamp's field is drawn in; the brand's cut to the glyphs it shows.
+
+    qpdf's flattening gives the drawing the form's /DR fonts: /DR keeps only the one drawn with.
+    The field font is left whole (render/stampfont.py says why).
+    """
+    from pikepdf import Dictionary, Name
+
+    from handouts.packet.fieldtext import subset_font
+    from handouts.render.stampfont import BRAND_FONT
+
+    used = Dictionary()
+    for annot in stamp.pages[0].obj.get("/Annots", []):
+        appearance = annot.get("/AP", Dictionary()).get("/N")
+        if appearance is None or "/Resources" not in appearance:
+            continue
+        hexed = b"".join(_SHOWN.findall(appearance.read_bytes()))
+        glyphs = {int(hexed[i : i + 4], 16) for i in range(0, len(hexed), 4)}
+        for name, font in appearance.Resources.get("/Font", Dictionary()).items():
+            if Name(name) == Name(BRAND_FONT):
+                subset_font(stamp, font, glyphs)
+            used[name] = font
+    if "/AcroForm" in stamp.Root and "/DR" in stamp.Root.AcroForm:
+        stamp.Root.AcroForm.DR.Font = used

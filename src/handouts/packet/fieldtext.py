@@ -128,10 +128,9 @@ class FieldTextAppearance(AppearanceStreamGenerator):
         found = _DA_FONT.search(da)
         if found is None:
             raise OutputError(f"form field {field.fully_qualified_name} names no font; rebuild the catalogue")
-        font_name = Name("/" + found.group(1).decode("latin-1"))
-        font = field.default_resources.Font[font_name]
-        metrics = self._font(font)
         text = field.value_as_string
+        font_name, font = self._choose_font(field, text, Name("/" + found.group(1).decode("latin-1")))
+        metrics = self._font(font)
         missing = [c for c in text if c not in metrics.glyphs]
         if missing:
             raise OutputError(f"the form font cannot print '{missing[0]}' (U+{ord(missing[0]):04X})")
@@ -147,7 +146,7 @@ class FieldTextAppearance(AppearanceStreamGenerator):
             em = size / 1000
             line_height = size * LEADING if len(lines) > 1 else height
             top = (height + line_height * len(lines)) / 2  # the block of lines, centred
-            state = _DA_FONT.sub(b"/" + found.group(1) + f" {size:.2f} Tf".encode(), da, count=1)
+            state = _DA_FONT.sub(str(font_name).encode() + f" {size:.2f} Tf".encode(), da, count=1)
             # The baseline within each line's box: the glyphs' box centred, then down to the base.
             baseline = (line_height - (metrics.ascent - metrics.descent) * em) / 2 - metrics.descent * em
             shown = []
@@ -171,6 +170,10 @@ class FieldTextAppearance(AppearanceStreamGenerator):
                 Resources=Dictionary(Font=Dictionary({str(font_name): font})),
             )
             annot.obj.AP = Dictionary(N=self.pdf.make_indirect(appearance))
+
+    def _choose_font(self, field: Any, text: str, name: Any) -> tuple[Any, Any]:
+        """The font to draw text in, and its name in the resources: the one /DA names."""
+        return name, field.default_resources.Font[name]
 
     def generate_choice(self, field: Any) -> None:
         raise OutputError(f"form field {field.fully_qualified_name}: choice fields are not supported")
@@ -228,3 +231,32 @@ class StampTextAppearance(FieldTextAppearance):
 
     min_scale = 0.6
     padding = 0.0
+
+    def _choose_font(self, field: Any, text: str, name: Any) -> tuple[Any, Any]:
+        """The brand's font (see render/stampfont.py) if it has every character, else the field's."""
+        from handouts.render.stampfont import BRAND_FONT
+
+        brand = field.default_resources.Font.get(BRAND_FONT)
+        if brand is not None and all(c in self._font(brand).glyphs for c in text):
+            return Name(BRAND_FONT), brand
+        return super()._choose_font(field, text, name)
+
+
+def subset_font(pdf: Any, font: Any, glyphs: set[int]) -> None:
+    """Cut an embedded Type0 TrueType font of pdf (CIDs = glyph ids) to glyphs, in place."""
+    from handouts.render.stampfont import cut, tag, to_unicode, w_array
+
+    metrics = FieldFont.of(font)
+    cid_font = font.DescendantFonts[0]
+    descriptor = cid_font.FontDescriptor
+    keep = frozenset(glyphs | {0})
+    texts = {g: c for c, g in sorted(metrics.glyphs.items(), reverse=True) if g in keep}
+    program = cut(descriptor.FontFile2.read_bytes(), keep, frozenset(texts.values()))
+    base = Name(f"/{tag(program, sorted(keep))}+{str(descriptor.FontName)[1:].split('+', 1)[-1]}")
+    descriptor.FontFile2 = pdf.make_stream(program, Length1=len(program))
+    descriptor.FontName = base
+    cid_font.BaseFont = font.BaseFont = base
+    cid_font.W = w_array({g: metrics.widths.get(g, metrics.default_width) for g in keep})
+    font.ToUnicode = pdf.make_stream(to_unicode(texts))
+    if "/CIDSet" in descriptor:
+        del descriptor.CIDSet  # it would list the glyphs cut away

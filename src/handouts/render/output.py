@@ -53,6 +53,12 @@ def render_output(root: Path, spec: OutputSpec) -> Rendered | HandoutsError:
                 forms=spec.has_form,
                 tags=True,  # the stamp too: every file in out/ is PDF/UA (it costs nothing)
             )
+        if spec.is_stamp:
+            from handouts.render.fonts import field_font_ranges
+            from handouts.render.stampfont import add_brand_font
+
+            # The brand's face beside the field font: packets set the line in it when they can.
+            raw = add_brand_font(raw, cat.brands[spec.brand].model.font, field_font_ranges(cat.layers))
         return Rendered(raw, pages, prov)
     except HandoutsError as exc:
         return exc
