@@ -28,9 +28,13 @@ def tiny(make_project: Callable[..., Path]) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The tiny project, built once per test run (in two worker processes). Never change it: copy it."""
-    return built_tiny(tmp_path_factory, "tiny-built", "-j", "2")
+    built = built_tiny(tmp_path_factory, "tiny-built", "-j", "2")
+    yield built
+    # A test that wrote into it (a register, say) makes later copies start from its leftovers.
+    written = sorted(p.name for p in built.glob("register.sqlite*"))
+    assert not written, f"a test wrote {written} into the shared tiny_built project: use a copy"
 
 
 @pytest.fixture(scope="session")

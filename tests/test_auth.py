@@ -148,7 +148,9 @@ def test_every_route_needs_a_login(guarded: tuple[Flask, Auth]) -> None:
 def test_the_factory_puts_the_guard_first_and_lifts_it_only_on_loopback(project: Path) -> None:
     users = Users.of_project(project, CHEAP)
     local = create_app(Project(project), users=users)  # loopback names only: no login by default
-    assert local.before_request_funcs[None][0].__name__ == "_guard"  # ahead of the CSRF check
+    # The Host and path check, then the guard, both ahead of the CSRF check.
+    names = [f.__name__ for f in local.before_request_funcs[None]]
+    assert names[:3] == ["_check_host_and_path", "_guard", "_check_csrf"]
     assert local.test_client().get("/").status_code == 200
     asked = create_app(Project(project), users=users, login=True)  # serve --login
     assert asked.test_client().get("/day/").headers["Location"] == "/login?next=/day/"

@@ -21,8 +21,9 @@ SIGNED = {
 
 
 @pytest.fixture(scope="module")
-def project(tiny_built: Path) -> Path:
-    return tiny_built  # read only: forms are filled into tmp_path
+def project(module_built: Path) -> Path:
+    # a copy, not the session's tiny_built: screening records into the project's register
+    return module_built
 
 
 @pytest.fixture

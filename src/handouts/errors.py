@@ -10,6 +10,9 @@ whatever a person typed is never read as part of the template.
 from __future__ import annotations
 
 import enum
+import logging
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +34,8 @@ class Exit(enum.IntEnum):
     UNSIGNED = 3
     # email not sent (server, login or recipient): run again later to send only those
     NOT_SENT = 4
-    # screen, archive: a certified form was changed after signing, beyond filling it in
+    # screen, archive: a certified form was changed after signing, beyond filling it in, or a form
+    # carries active content (JavaScript, actions, XFA, embedded files: intake.active)
     TAMPERED = 5
     # not printed (CUPS not running, no printer, a printer stopped or a job refused): run again
     # (6 is left to the scan port's "needs review", made at the same time)
@@ -65,10 +69,57 @@ def as_is(field: str) -> str:
     return field
 
 
+# Joiners that scripts need inside words (Persian, Indic, emoji sequences): shown as they are.
+_JOINERS = frozenset("\u200c\u200d")
+# Controls (C0, DEL, C1), line and paragraph separators, surrogates, and format characters:
+# among these are the bidi overrides, embeddings, isolates and marks (U+202A-202E, U+2066-2069,
+# U+200E/F, U+061C) that reorder what a terminal shows.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def _unsafe(char: str) -> bool:
+    return unicodedata.category(char) in _UNSAFE_CATEGORIES and char not in _JOINERS
+
+
 def shown(text: str, limit: int = 60) -> str:
-    """Text from an input file as an error message may quote it: one line, bounded."""
-    escaped = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    """Make a string from a file, a PDF or a user safe to print: one line, escaped, bounded.
+
+    The one such function: every message or report line that quotes such a string passes
+    through it. Controls (ESC, CR, LF, ...), bidi overrides and other invisible format
+    characters are escaped visibly (`\\x1b`, `\\u202e`), so a terminal neither runs them
+    nor shows text other than what the file holds; past `limit` characters the text ends in
+    an ellipsis.
+    """
+    escaped = "".join(c.encode("unicode_escape").decode("ascii") if _unsafe(c) else c for c in text)
     return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+
+
+LOG_LINE_LIMIT = 2000
+# The colours werkzeug's own access log adds on a terminal (it escapes a request's own controls).
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _keeping_colours(text: str) -> str:
+    """shown, keeping the SGR colour sequences werkzeug adds (it escapes a request's own controls)."""
+    pieces = zip(_SGR.split(text), [*_SGR.findall(text), ""], strict=True)
+    return "".join(shown(part, LOG_LINE_LIMIT) + style for part, style in pieces)
+
+
+class TerminalSafe(logging.Filter):
+    """Make every log line safe for a terminal (errors.shown): a value logged (a path, a user
+    name, a file's text) is escaped whole, line breaks included; the lines of the message's own
+    template (a bug's frames) stay lines. Used on the CLI's log handler and the web's loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple):
+            args = tuple(_keeping_colours(a) if isinstance(a, str) else a for a in args)
+        elif isinstance(args, dict):
+            args = {k: _keeping_colours(v) if isinstance(v, str) else v for k, v in args.items()}
+        record.args = args
+        message = record.getMessage()
+        record.msg, record.args = "\n".join(_keeping_colours(line) for line in message.split("\n")), None
+        return True
 
 
 class _Spelled(dict[str, Any]):

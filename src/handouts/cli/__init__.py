@@ -13,6 +13,7 @@ import click
 
 from handouts import __version__
 from handouts.cli.common import EXIT_HELP, HandoutsGroup
+from handouts.errors import TerminalSafe
 
 # Command name -> where it lives; one module per command group.
 COMMANDS = {
@@ -62,6 +63,10 @@ def main(ctx: click.Context, project: Path, verbose: int, quiet: bool) -> None:
         else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     )
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    # What a library logs may quote a file or a PDF: every line on stderr is escaped.
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, TerminalSafe) for f in handler.filters):
+            handler.addFilter(TerminalSafe())
     # WeasyPrint reports every CSS nit at WARNING; keep them for -vv.
     logging.getLogger("weasyprint").setLevel(logging.DEBUG if verbose > 1 else logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.WARNING if verbose > 1 else logging.ERROR)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from handouts.cli.common import EXIT_HELP, output_option, project_of, quiet, split_list
+from handouts.cli.common import EXIT_HELP, output_option, project_of, quiet, say, split_list
 from handouts.errors import Exit
 
 if TYPE_CHECKING:
@@ -72,12 +72,12 @@ def build(
 
             report = run_build(project, options, progress.update, progress.start)
     for warning in report.warnings:
-        click.echo(str(warning), err=True)
+        say(str(warning), err=True)
     for problem in report.problems:
-        click.echo(str(problem), err=True)
+        say(str(problem), err=True)
     for result in report.results:
         if result.status == "failed":
-            click.echo(f"{result.path}: failed: {result.message}", err=True)
+            say(f"{result.path}: failed: {result.message}", err=True)
     if check:
         bad = report.outdated
         for r in bad:
@@ -122,10 +122,10 @@ def list_cmd(ctx: click.Context) -> None:
     click.echo("documents:")
     for doc_id in cat.document_ids:
         doc = cat.document(doc_id, cat.default_language).model
-        click.echo(f"  {doc_id}  ({doc.kind}, v{doc.version}, {doc.effective}) {doc.title}")
+        say(f"  {doc_id}  ({doc.kind}, v{doc.version}, {doc.effective}) {doc.title}")
     click.echo("brands:")
     for brand_id, brand in sorted(cat.brands.items()):
-        click.echo(f"  {brand_id}  {brand.model.name}")
+        say(f"  {brand_id}  {brand.model.name}")
     click.echo("languages: " + ", ".join(cat.languages))
     click.echo(f"theme: {cat.layers.theme}")
     specs = plan_outputs(cat)
@@ -172,7 +172,7 @@ def validate(ctx: click.Context, strict: bool, verbose: bool) -> None:
     if problems:
         raise ContentError(problems)
     for warning in warnings:
-        click.echo(str(warning), err=True)
+        say(str(warning), err=True)
     if strict and warnings:
         click.echo(f"Aborted with {len(warnings)} warning(s) (--strict).", err=True)
         ctx.exit(Exit.BAD_INPUT)

@@ -10,13 +10,15 @@ argument, a prompt) says how it spells them with `spell_as`.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import json
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from handouts.errors import HandoutsError
+from handouts.errors import HandoutsError, shown
 from handouts.project import Project, find_project
 
 FC = TypeVar("FC", bound=Callable[..., Any])
@@ -28,10 +30,17 @@ Exit codes:
   2  bad input: content, settings, command-line values, or a failed output
   3  screen: incomplete; verify: unsigned
   4  email not sent (server, login or recipient)
-  5  screen, archive: a certified form was changed after signing
+  5  screen, archive: a certified form was changed after signing, or carries active content
   7  not printed (CUPS not running, no printer, printer stopped, job refused)
 """
 SPELLING = "handouts.spelling"
+# The longest line a report prints: a line that quotes a file's text is cut there, with an ellipsis.
+LINE_LIMIT = 400
+# What json.dumps(ensure_ascii=False) leaves raw that a terminal acts on or reorders: C1 controls,
+# bidi and other format characters, line separators. Escaped, the JSON still says the same.
+_JSON_UNSAFE = re.compile(
+    "[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
 
 
 def flag(field: str) -> str:
@@ -68,9 +77,24 @@ class HandoutsGroup(click.Group):
             return super().invoke(ctx)
         except HandoutsError as exc:
             names: dict[str, str] = ctx.meta.get(SPELLING, {})
-            for line in exc.lines(lambda field: names.get(field) or flag(field)):
-                click.echo(line, err=True)
+            say(exc.lines(lambda field: names.get(field) or flag(field)), err=True)
             ctx.exit(exc.exit_code)
+
+
+def say(lines: str | Iterable[str], err: bool = False) -> None:
+    """Print report lines, each made safe for a terminal (errors.shown): the way commands print.
+
+    A string is one line: a line break inside it (from a file, a PDF, a user) is shown escaped,
+    never obeyed, so no quoted text can start a line of its own or overwrite one.
+    """
+    for line in [lines] if isinstance(lines, str) else lines:
+        click.echo(shown(line, LINE_LIMIT), err=err)
+
+
+def json_text(data: object) -> str:
+    """JSON as commands print it: exact (it parses to data), readable, and safe for a terminal."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def project_of(ctx: click.Context) -> Project:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from handouts.cli.common import flag, output_option, quiet
+from handouts.cli.common import flag, json_text, output_option, quiet, say
 from handouts.errors import SCREEN_EXIT, UsageError
 
 if TYPE_CHECKING:
@@ -22,7 +21,8 @@ Exit codes:
   3  incomplete: something unanswered or unsigned, nothing flagged
   2  unreadable: not a PDF, damaged, encrypted without the right password,
      or not a handouts consent form
-  5  tampered: the form was changed after the clinic certified it (beyond filling it in)
+  5  tampered: the form was changed after the clinic certified it (beyond filling it in),
+     or it carries active content (JavaScript, actions, XFA, embedded files)
 For a folder, the exit code is that of the worst file (tampered, then unreadable,
 then flagged, then incomplete).
 """
@@ -33,7 +33,8 @@ Exit codes:
      clear, flagged or incomplete; incomplete forms are archived too)
   2  unreadable: not a PDF, damaged, encrypted without the right password,
      or not a handouts fillable consent form; or the archive cannot be written
-  5  tampered: the form was changed after the clinic certified it; nothing written
+  5  tampered: the form was changed after the clinic certified it, or it carries
+     active content; nothing written
 """
 
 
@@ -74,22 +75,21 @@ def screen(
             summary["tampered"] = tampered
         if as_json:
             data = {"format": 1, "files": [r.to_json(flag) for r in results], "summary": summary}
-            click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+            click.echo(json_text(data))
         else:
-            for r in results:
-                click.echo(screen_line(r))
-            click.echo(", ".join(f"{n} {s}" for s, n in summary.items()))
+            say(screen_line(r) for r in results)
+            say(", ".join(f"{n} {s}" for s, n in summary.items()))
         ctx.exit(SCREEN_EXIT[worst(results)])
     result = screen_path(path, project_root, password)
     record_return(_register(project_root), result, "screen", ref)
     if as_json:
-        click.echo(json.dumps(result.to_json(flag), indent=2, ensure_ascii=False))
+        click.echo(json_text(result.to_json(flag)))
     elif result.status == "unreadable":
-        click.echo(result.error(flag), err=True)
+        say(result.error(flag) or "", err=True)
     else:
-        click.echo(_screen_report(result))
+        say(_screen_report(result))
         if result.certification_warning:
-            click.echo(f"{result.file}: warning: {result.certification}", err=True)
+            say(f"{result.file}: warning: {result.certification}", err=True)
     ctx.exit(result.exit_code)
 
 
@@ -98,7 +98,7 @@ def screen_line(r: ScreenResult) -> str:
     if r.status == "unreadable":
         return f"{r.file}: unreadable: {r.error(flag)}"
     if r.status == "tampered":
-        return f"{r.file}: tampered: {r.certification}"
+        return f"{r.file}: tampered: {r.error(flag) if r.active_content else r.certification}"
     detail = (
         ", ".join(f.id for f in r.flagged)
         if r.flagged
@@ -119,11 +119,12 @@ def _missing(r: ScreenResult) -> list[str]:
     return out
 
 
-def _screen_report(r: ScreenResult) -> str:
+def _screen_report(r: ScreenResult) -> list[str]:
+    """The report on one form, a line per item (each printed escaped: see common.say)."""
     form = r.form
     lines = [f"{r.file}: {r.status.upper()}"]
     if form is None:  # tampered beyond reading: only the certification speaks
-        return "\n".join([*lines, f"  certification: {r.certification}"])
+        return [*lines, f"  certification: {r.certification}"]
     lines.append(
         f"  form: {form.document} v{form.version} ({form.effective}), "
         f"fingerprint {form.fingerprint[:7]}, language {form.lang}"
@@ -134,6 +135,8 @@ def _screen_report(r: ScreenResult) -> str:
         lines.append("  warning: no project here to compare the version with (use --project)")
     if r.certification:
         lines.append(f"  certification: {'warning: ' if r.certification_warning else ''}{r.certification}")
+    if r.active_content:
+        lines.append(f"  carries what a filled consent form never does: {', '.join(r.active_content)}")
     if r.status == "tampered":
         lines.append("  the answers below may not be the patient's: compare with the clinic's copy")
     if r.patient_name:
@@ -144,7 +147,7 @@ def _screen_report(r: ScreenResult) -> str:
         lines.append(f"  {item}")
     if r.status == "clear":
         lines.append("  all contraindications answered no; consent ticked, signed and dated")
-    return "\n".join(lines)
+    return lines
 
 
 @click.command(epilog=ARCHIVE_HELP)
@@ -175,16 +178,19 @@ def archive(
     register = _register(project_root)
     screened, pdf, sealed = result.screen, result.pdf, ""
     if project_root is not None:
-        from handouts.content.catalogue import load_config
-        from handouts.errors import TamperedError
         from handouts.intake.screen import check_signature, current_content, read_pdf
-        from handouts.project import Project
 
         current = current_content(project_root, result.screen.form) if result.screen.form else None
         screened = check_signature(result.screen, read_pdf(filled), project_root, current, password)
-        if screened.status == "tampered":  # never seal changed answers as the clinic's record
-            record_return(register, screened, "archive", ref)  # it came back, though not archived
-            raise TamperedError(f"{screened.error()}; not archived")
+    if screened.status == "tampered":  # never seal changed answers (or a form with scripts) as the record
+        from handouts.errors import TamperedError
+
+        record_return(register, screened, "archive", ref)  # it came back, though not archived
+        raise TamperedError(f"{screened.error()}; not archived")
+    if project_root is not None:
+        from handouts.content.catalogue import load_config
+        from handouts.project import Project
+
         settings = load_config(Project(project_root)).signing
         if settings is not None:
             # The seal is the record's last write: nothing rewrites the file after it.
@@ -197,8 +203,8 @@ def archive(
     atomic_write(target, pdf, 0o600)
     record_return(register, screened, "archive", ref, pdf)
     if not quiet(ctx):
-        click.echo(screen_line(screened), err=True)
-        click.echo(
+        say(screen_line(screened), err=True)
+        say(
             f"wrote {target} (PDF/A-3b, {result.pages} pages, {result.drawn} answers drawn, "
             f"original embedded{sealed})",
             err=True,

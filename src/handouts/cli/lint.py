@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from handouts.cli.common import project_of, quiet, split_list
+from handouts.cli.common import json_text, project_of, quiet, say, split_list
 from handouts.errors import Exit
 
 if TYPE_CHECKING:
@@ -35,21 +35,19 @@ Exit codes:
 @click.pass_context
 def lint(ctx: click.Context, strict: bool, as_json: bool, lang: str | None, only: str | None) -> None:
     """Check that every section reads at grade 8 or below and uses no jargon."""
-    import json
-
     from handouts.lint.gate import lint as run_lint
 
     report = run_lint(project_of(ctx), split_list(lang), split_list(only))
     for note in report.notes:
-        click.echo(f"note: {note}", err=True)
+        say(f"note: {note}", err=True)
     if as_json:
-        click.echo(json.dumps(report.to_json(strict), indent=2, ensure_ascii=False))
+        click.echo(json_text(report.to_json(strict)))
     else:
-        click.echo(_text_report(report, quiet=quiet(ctx)))
+        say(_text_report(report, quiet=quiet(ctx)))
     ctx.exit(Exit.FINDINGS if strict and not report.ok else Exit.OK)
 
 
-def _text_report(report: LintReport, quiet: bool) -> str:
+def _text_report(report: LintReport, quiet: bool) -> list[str]:
     from handouts.lint.gate import MIN_WORDS
 
     lines: list[str] = []
@@ -87,7 +85,7 @@ def _text_report(report: LintReport, quiet: bool) -> str:
         f"{len(report.too_hard)} too hard to read, {report.jargon_count} jargon "
         f"term{'s' if report.jargon_count != 1 else ''}"
     )
-    return "\n".join(lines)
+    return lines
 
 
 def _clip(text: str, width: int = 90) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from handouts.cli.common import output_option, project_of, quiet, split_list
+from handouts.cli.common import output_option, project_of, quiet, say, split_list
 from handouts.cli.progress import TerminalBar
 from handouts.errors import MailError, PrintError, Problem, UsageError
 
@@ -134,7 +134,7 @@ def packet(
     record_packet(register, made, request, "cli")
     atomic_write(target, data, 0o600)
     if not quiet(ctx):
-        click.echo(f"wrote {target} ({made.pages} pages)", err=True)
+        say(f"wrote {target} ({made.pages} pages)", err=True)
     if email or eml_dir:
         from handouts.mail.compose import Letter
         from handouts.mail.sentlog import SentLog
@@ -147,12 +147,12 @@ def packet(
             outcome = mail.send(letter, recipient, log)
         if not outcome.ok:
             raise MailError("{path}: {outcome}", path=target, outcome=outcome)
-        click.echo(f"{outcome.status} {outcome.detail or target}", err=True)
+        say(f"{outcome.status} {outcome.detail or target}", err=True)
     if step is not None:
         printed = step.print_packet(target.name, data, large_print)
         if not printed.ok:
             raise PrintError("{path}: {outcome}", path=target, outcome=printed)
-        click.echo(f"printed {target} on {step.printer}: job {printed.detail}", err=True)
+        say(f"printed {target} on {step.printer}: job {printed.detail}", err=True)
 
 
 def check_print_options(print_: bool, given: dict[str, bool], password: str | None, secret: str) -> None:
@@ -289,7 +289,7 @@ class RowProgress(TerminalBar):
 
     def start(self, total: int, warnings: list[Problem]) -> None:
         for warning in warnings:
-            click.echo(str(warning), err=True)
+            say(str(warning), err=True)
         if self.tty:
             self.start_bar("packets", total)
 
@@ -319,4 +319,4 @@ class RowProgress(TerminalBar):
 
     def _done(self, line: str) -> None:
         if not (self.quiet or self.tty):
-            click.echo(line)
+            say(line)

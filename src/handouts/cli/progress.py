@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Self
 
 import click
 
+from handouts.cli.common import LINE_LIMIT
+from handouts.errors import shown
+
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
@@ -54,7 +57,8 @@ class TerminalBar:
             self.bar.update(self.task, advance=1, description=description)
 
     def problem(self, line: str) -> None:
-        """A line on stderr, printed above the bar when there is one."""
+        """A line on stderr, printed above the bar when there is one (made safe: errors.shown)."""
+        line = shown(line, LINE_LIMIT)
         if self.bar is not None:
             self.bar.console.print(line, markup=False, highlight=False)
         else:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from handouts.cli.common import project_of
+from handouts.cli.common import json_text, project_of, say
 from handouts.errors import Exit, UsageError
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def list_cmd(ctx: click.Context, /, as_json: bool, **filters: Any) -> None:
     reg = _open(ctx)
     found = list_entries(reg, **_filters(**filters))
     if as_json:
-        click.echo(json.dumps({"format": 1, "entries": [e.to_json() for e in found]}, indent=2))
+        click.echo(json_text({"format": 1, "entries": [e.to_json() for e in found]}))
         return
     for e in found:
         what = f"{e.document} v{e.version}" if e.document else ""
@@ -93,7 +93,7 @@ def list_cmd(ctx: click.Context, /, as_json: bool, **filters: Any) -> None:
             detail = f"removed {len(json.loads(e.detail)['removed'])} rows past retention"
         if e.kind == "return" and e.flagged:
             detail += f" ({e.flagged})"
-        click.echo(
+        say(
             f"{e.seq:>6}  {e.at[:19]}Z  {e.kind:<7}  {e.packet_id or '-':<10}  "
             f"{e.patient_ref or '-':<12}  {what:<28}  {detail}  {e.actor}"
         )
@@ -146,9 +146,7 @@ def reconsent_cmd(ctx: click.Context, csv_path: Path | None, as_json: bool) -> N
         refs = [ref for row in appointments.rows if (ref := _chart_number(csv_path, row))]
     found = reconsent(reg, current, refs)
     if as_json:
-        click.echo(
-            json.dumps({"format": 1, "current": current, "patients": [r.to_json() for r in found]}, indent=2)
-        )
+        click.echo(json_text({"format": 1, "current": current, "patients": [r.to_json() for r in found]}))
         return
     for r in found:
         last = (
@@ -156,7 +154,7 @@ def reconsent_cmd(ctx: click.Context, csv_path: Path | None, as_json: bool) -> N
             if r.latest_version and r.latest_at
             else "none signed"
         )
-        click.echo(f"{r.patient_ref}  {r.document}  {last}, current v{r.current_version}")
+        say(f"{r.patient_ref}  {r.document}  {last}, current v{r.current_version}")
     click.echo(f"{len(found)} to consent again", err=True)
 
 
@@ -181,7 +179,7 @@ def verify_cmd(ctx: click.Context) -> None:
     reg = _open(ctx)
     verdict = verify(reg)
     if not verdict.ok:
-        click.echo(f"{reg.label}: {verdict.problem}", err=True)
+        say(f"{reg.label}: {verdict.problem}", err=True)
         ctx.exit(Exit.FINDINGS)
     click.echo(
         f"{reg.label}: the chain holds ({verdict.rows} rows; head {verdict.head_seq} {verdict.head_hash})"
@@ -210,7 +208,7 @@ def prune_cmd(ctx: click.Context, dry_run: bool, yes: bool) -> None:
         found = result.groups
     for e in found:
         who = e.patient_ref or f"packet {e.packet_id}"
-        click.echo(f"{who}  last entry {e.last_at[:10]}, kept until {e.keep_until}, {e.rows} rows")
+        say(f"{who}  last entry {e.last_at[:10]}, kept until {e.keep_until}, {e.rows} rows")
     if dry_run:
         click.echo(f"{len(found)} past retention ({reg.settings.retention_years} years)", err=True)
     elif result.seq is None:

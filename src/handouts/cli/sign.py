@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from handouts.cli.common import project_of
+from handouts.cli.common import json_text, project_of, say
 
 VERIFY_HELP = """\b
 Exit codes:
@@ -84,10 +83,10 @@ def verify(ctx: click.Context, path: Path, as_json: bool, password: str | None) 
         body = (
             {"format": 1, "files": [r.to_json() for r in results]} if path.is_dir() else results[0].to_json()
         )
-        click.echo(json.dumps(body, indent=2, ensure_ascii=False))
+        click.echo(json_text(body))
     else:
         for result in results:
-            click.echo("\n".join(report_lines(result)))
+            say(report_lines(result))
         if path.is_dir():
             counts = {s: sum(1 for r in results if r.status == s) for s in VERIFY_EXIT}
             click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))

@@ -18,9 +18,22 @@ from typing import Any
 
 from handouts import __version__
 from handouts.errors import PdfInputError
-from handouts.intake.screen import FormInfo, ScreenResult, evaluate, pdf_errors, read_form, read_pdf
+from handouts.intake.screen import (
+    MAX_DECODED_BYTES,
+    FormInfo,
+    ScreenResult,
+    bounded_decoding,
+    evaluate,
+    pdf_errors,
+    read_form,
+    read_pdf,
+)
 
 ARCHIVE_SUFFIX = "-archive.pdf"
+# The most a stream the record copies from the form (a page's content, a font, an image) may
+# hold once decoded (decoding stops there: bounded_decoding), so checking costs little even
+# for a decompression bomb.
+MAX_STREAM_BYTES = MAX_DECODED_BYTES
 ORIGINAL_DESCRIPTION = "The filled form as received, before archiving (form fields intact)."
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -60,18 +73,47 @@ def archive_form(path: Path, password: str | None = None) -> ArchiveResult:
     archived = archived_date(form[1]["values"].get("patient.date"))
     data = read_pdf(path)
     try:
-        pdf, pages, drawn = _build(data, password, form[0], archived)
+        with bounded_decoding():
+            pdf, pages, drawn = build_record(data, password, form[0], archived)
+    except StreamTooLarge as exc:
+        raise PdfInputError(
+            f"{path}: a stream holds more than {MAX_STREAM_BYTES // 1_000_000} MB once decoded "
+            f"({exc}); not a consent form"
+        ) from exc
     except pdf_errors() as exc:
         raise PdfInputError(f"{path}: cannot archive this PDF ({type(exc).__name__})") from exc
     return ArchiveResult(pdf, pages, drawn, screened, archived)
 
 
-def _build(
+class StreamTooLarge(ValueError):
+    """A stream the record would copy holds more than MAX_STREAM_BYTES once decoded."""
+
+
+def check_streams(root: Any, limit: int = MAX_STREAM_BYTES) -> None:
+    """Raise StreamTooLarge if a stream reachable from root decodes to more than limit bytes."""
+    from pypdf.errors import LimitReachedError
+    from pypdf.generic import StreamObject
+
+    from handouts.intake.active import reachable
+
+    for obj in reachable(root):
+        if isinstance(obj, StreamObject):
+            try:
+                size = len(obj.get_data())
+            except LimitReachedError as exc:
+                raise StreamTooLarge(str(obj.get("/Subtype") or obj.get("/Type") or "content")) from exc
+            if size > limit:
+                raise StreamTooLarge(str(obj.get("/Subtype") or obj.get("/Type") or "content"))
+
+
+def build_record(
     data: bytes, password: str | None, info: FormInfo, archived: dt.date | None
 ) -> tuple[bytes, int, int]:
+    """The record's bytes, its page count and how many answers it drew (raises pypdf's errors)."""
     import pypdf
     from pypdf import PdfReader, PdfWriter
 
+    from handouts.intake.active import strip_active
     from handouts.intake.flatten import flatten
     from handouts.intake.pdfa import Attachment, make_pdfa3b
 
@@ -79,7 +121,10 @@ def _build(
     if reader.is_encrypted:
         reader.decrypt(password or "")
     writer = PdfWriter(clone_from=reader)
-    drawn = flatten(writer)
+    # Nothing that runs, fetches or opens reaches the record; the embedded original keeps it.
+    strip_active(writer.root_object)
+    drawn = flatten(writer)  # drawn anew: none of the form's own appearance streams is painted
+    check_streams(writer.root_object)
     if archived is not None:
         writer.add_metadata({"/handoutsarchived": archived.isoformat()})
     # The first identifier stays the form's own (same document); the second names this file.

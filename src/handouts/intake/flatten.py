@@ -1,9 +1,13 @@
 """Flatten a filled form with pypdf: paint every visible annotation into its page, drop the form.
 
 What a viewer shows for a field is its appearance stream: the state of a button, the drawn text
-of a text field. We paint exactly that into the page content (PDF 32000-1, 12.5.5: the
+of a text field. We paint an appearance into the page content (PDF 32000-1, 12.5.5: the
 appearance's box mapped onto the annotation's rectangle), so the page looks as the filled form
-did, and no /AcroForm, widget or field is left. Link annotations stay (PDF/A allows them).
+did, and no /AcroForm, widget or field is left. The appearances are drawn anew from the
+fields' own values, never copied from the file (a returned form's streams are the sender's):
+a button's mark as WeasyPrint draws it (a dot for a radio button, a tick for a check box), a
+text field's line by pypdf's generator in the form's field font. Other annotations were
+removed before (intake.active.strip_active).
 In a tagged document each drawn answer becomes marked content of the structure element that
 held its widget, so screen readers still find it.
 """
@@ -15,9 +19,9 @@ from typing import Any
 from pypdf import PdfWriter
 from pypdf.generic import (
     ArrayObject,
-    BooleanObject,
     DecodedStreamObject,
     DictionaryObject,
+    FloatObject,
     IndirectObject,
     NameObject,
     NumberObject,
@@ -25,8 +29,16 @@ from pypdf.generic import (
 )
 
 HIDDEN = 1 << 1
+RADIO = 1 << 15  # the button-field flag of a radio group
 KEPT = ("/Link",)
 XOBJECT_PREFIX = "/HdFlat"
+# The marks WeasyPrint draws for an "on" button, in a box of 1 x 1: a dot (its curves' control
+# points at 1/sqrt(pi) of the radius, as WeasyPrint places them) and a tick.
+_K = 0.5641895835
+DOT = ("1 0.5 m 1 {a} {a} 1 0.5 1 c {b} 1 0 {a} 0 0.5 c 0 {b} {b} 0 0.5 0 c {a} 0 1 {b} 1 0.5 c h f").format(
+    a=0.5 + 0.5 * _K, b=0.5 - 0.5 * _K
+)
+TICK = "0 0.5 m 0.5 0 l 1 1 l 0.428571 0.333333 l h f"
 
 
 def flatten(writer: PdfWriter) -> int:
@@ -49,7 +61,7 @@ def flatten(writer: PdfWriter) -> int:
                 kept.append(ref)
                 continue
             element = structure.pop_element(annot)
-            appearance = _normal_appearance(annot)
+            appearance = _own_appearance(writer, annot)
             ops = _paint(page, appearance, annot) if appearance is not None else None
             if ops is None:
                 if element is not None:
@@ -69,9 +81,8 @@ def flatten(writer: PdfWriter) -> int:
 
 def _refresh_text_appearances(writer: PdfWriter, acroform: Any) -> None:
     """Redraw text fields a viewer left without an appearance (or asked others to redraw)."""
-    flag = acroform.get("/NeedAppearances")
-    # A BooleanObject is always truthy: read its value.
-    redraw_all = isinstance(flag, BooleanObject) and bool(flag.value)
+    # Every text field with a value is drawn anew: none of the sender's streams is painted.
+    redraw_all = True
     values: dict[str, str] = {}
     for page in writer.pages:
         for ref in page.get("/Annots", []):
@@ -110,6 +121,59 @@ def _field_of(widget: Any) -> Any:
     if "/FT" in widget or "/Parent" not in widget:
         return widget
     return widget["/Parent"].get_object()
+
+
+def _own_appearance(writer: PdfWriter, annot: Any) -> StreamObject | None:
+    """The appearance drawn for a widget from its field's value (None: it shows nothing)."""
+    if annot.get("/Subtype") != "/Widget" or int(annot.get("/F", 0)) & HIDDEN:
+        return None
+    field = _field_of(annot)
+    kind = field.get("/FT")
+    if kind == "/Tx":
+        value = field.get("/V")
+        # Redrawn by _refresh_text_appearances (pypdf's generator, from /V).
+        return _normal_appearance(annot) if isinstance(value, str) and value else None
+    if kind != "/Btn" or "/V" not in field:
+        return None
+    ap = annot.get("/AP")
+    normal = ap.get_object().get("/N") if ap is not None else None
+    normal = normal.get_object() if normal is not None else None
+    # Only the names of the widget's states are read: which one is its "on" state.
+    states = set(normal.keys()) - {"/Off"} if isinstance(normal, DictionaryObject) else set()
+    if str(field["/V"]) not in states:
+        return None
+    x1, y1, x2, y2 = (float(v) for v in annot["/Rect"])
+    width, height = abs(x2 - x1), abs(y2 - y1)
+    if width <= 0 or height <= 0:
+        return None
+    mark = DOT if int(field.get("/Ff", 0)) & RADIO else TICK
+    stream = DecodedStreamObject()
+    stream.set_data(f"q {_colour(annot)} {_num(width)} 0 0 {_num(height)} 0 0 cm {mark} Q".encode())
+    stream.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(
+                [NumberObject(0), NumberObject(0), FloatObject(width), FloatObject(height)]
+            ),
+            NameObject("/Resources"): DictionaryObject(),
+        }
+    )
+    writer._add_object(stream)
+    return stream
+
+
+def _colour(annot: Any) -> str:
+    """The fill colour of a button's mark: its border colour (/MK /BC), as WeasyPrint uses it."""
+    mk = annot.get("/MK")
+    colour = mk.get_object().get("/BC") if mk is not None else None
+    colour = colour.get_object() if colour is not None else None
+    try:
+        parts = [min(max(float(v), 0.0), 1.0) for v in colour] if isinstance(colour, ArrayObject) else []
+    except (TypeError, ValueError):
+        parts = []
+    op = {1: "g", 3: "rg", 4: "k"}.get(len(parts))
+    return f"{' '.join(_num(v) for v in parts)} {op}" if op else "0 g"
 
 
 def _normal_appearance(annot: Any) -> StreamObject | None:

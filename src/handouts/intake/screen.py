@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from handouts.confine import FileTooLarge, RefusedFile, read_file
-from handouts.errors import SCREEN_EXIT, PdfInputError, Spelling, as_is
+from handouts.errors import SCREEN_EXIT, PdfInputError, Spelling, TamperedError, as_is
 
 MAX_PDF_BYTES = 20_000_000
+# The most one stream of a returned form may decode to (pypdf's own limit is 75 MB): a consent
+# form's largest, a logo's pixels, is a few MB. A decompression bomb stops here.
+MAX_DECODED_BYTES = 50_000_000
 UNSIGNED = "unsigned"  # how a certification line starts for a form that carries no signature
 # What pypdf raises, besides its own PyPdfError, on damaged or hostile files.
 PDF_ERRORS: tuple[type[BaseException], ...] = (
@@ -27,6 +30,10 @@ Status = Literal["clear", "flagged", "incomplete", "unreadable", "tampered"]
 # For a folder, the exit code is that of the worst file, in this order (worst last): a form
 # changed after the clinic certified it outweighs everything.
 SEVERITY_ORDER: tuple[Status, ...] = ("clear", "incomplete", "flagged", "unreadable", "tampered")
+# The verdict on a form carrying active content (JavaScript, actions, XFA, embedded files,
+# foreign annotations: intake.active), unless something worse is wrong; the one place it is
+# decided (never clear: a genuine filled form carries none of it).
+ACTIVE_VERDICT: Status = "tampered"
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,8 @@ class ScreenResult:
     # The clinic's certification: "signature valid ...", "unsigned", or what changed (tampered).
     certification: str | None = None
     certification_warning: bool = False
+    # What the form carries that a genuine one never does (intake.active), when anything.
+    active_content: list[str] = field(default_factory=list)
 
     @property
     def signature_check(self) -> Literal["none", "valid", "invalid"]:
@@ -127,6 +136,23 @@ def read_pdf(path: Path, limit: int = MAX_PDF_BYTES) -> bytes:
     return data
 
 
+def bounded_decoding() -> Any:
+    """A context in which pypdf decodes no stream (nor, in all, work) beyond MAX_DECODED_BYTES."""
+    from pypdf import apply_configuration
+
+    limit = MAX_DECODED_BYTES
+    return apply_configuration(
+        zlib_maximum_output_length=limit,
+        lzw_maximum_output_length=limit,
+        run_length_maximum_output_length=limit,
+        brotli_maximum_output_length=limit,
+        jbig2_maximum_output_length=limit,
+        array_based_stream_maximum_output_length=limit,
+        image_maximum_buffer_size=limit,
+        stream_decoding_work_maximum_length=4 * limit,
+    )
+
+
 def read_form(path: Path, password: str | None = None) -> tuple[FormInfo, dict[str, Any], list[str]]:
     """Return the form's provenance, its field values, and the checklist ids it was built with."""
     return read_form_data(read_pdf(path), str(path), password)
@@ -137,7 +163,7 @@ def read_form_data(
 ) -> tuple[FormInfo, dict[str, Any], list[str]]:
     """Like read_form, for a form held in memory (an upload); path only names it in messages."""
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PyPdfError
+    from pypdf.errors import FileNotDecryptedError
 
     if not data:
         raise PdfInputError(f"{path}: empty file, not a PDF")
@@ -148,7 +174,22 @@ def read_form_data(
     # pypdf warns about every oddity of a damaged file; the one-line error is enough.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
+        with bounded_decoding():
+            return _read(PdfReader(io.BytesIO(data), strict=False), path, password)
+    except PdfInputError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise _needs_password(path) from exc
+    except pdf_errors() as exc:
+        raise PdfInputError(f"{path}: unreadable PDF ({type(exc).__name__})") from exc
+
+
+def _read(reader: Any, path: str, password: str | None) -> tuple[FormInfo, dict[str, Any], list[str]]:
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    from handouts.intake.active import find_active
+
+    try:
         if reader.is_encrypted:
             if not password:
                 raise _needs_password(path)
@@ -168,6 +209,7 @@ def read_form_data(
         if not (info.document and info.version and checklist):
             raise PdfInputError(f"{path}: not a handouts consent form (no provenance in its metadata)")
         fields = reader.get_fields() or {}
+        active = find_active(reader.trailer["/Root"])
     except PdfInputError:
         raise
     except FileNotDecryptedError as exc:
@@ -182,7 +224,8 @@ def read_form_data(
         shown = {name: _shown_states(f) for name, f in fields.items()}
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise PdfInputError(f"{path}: unreadable PDF ({type(exc).__name__})") from exc
-    return info, {"values": values, "kinds": kinds, "shown": shown}, [c for c in checklist.split(",") if c]
+    found = {"values": values, "kinds": kinds, "shown": shown, "active": active}
+    return info, found, [c for c in checklist.split(",") if c]
 
 
 def _needs_password(path: str) -> PdfInputError:
@@ -255,6 +298,22 @@ def evaluate(
         result.status = "flagged"
     elif result.unanswered or not (result.consent_box and result.signature and result.date):
         result.status = "incomplete"
+    return judge_active(result, fields.get("active", []))
+
+
+def judge_active(result: ScreenResult, found: list[str]) -> ScreenResult:
+    """A form carrying active content gets ACTIVE_VERDICT (unless worse), naming what it carries."""
+    if not found:
+        return result
+    result.active_content = list(found)
+    if SEVERITY_ORDER.index(ACTIVE_VERDICT) > SEVERITY_ORDER.index(result.status):
+        result.status = ACTIVE_VERDICT
+        result.problem = TamperedError(
+            "{name}: carries what a filled consent form never does: {what}; check it by hand",
+            code="active-content",
+            name=result.file,
+            what=", ".join(found),
+        )
     return result
 
 

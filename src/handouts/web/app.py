@@ -1,6 +1,10 @@
 """Create the Flask app: the login guard, security headers, CSRF checks, uploads kept in memory,
 nothing logged.
 
+Requests are refused early when they are not for this server (the Host check, which trusts
+`[::1]:PORT` as well as `localhost:PORT`) or their path holds a control character (404);
+every log line of the web face is made safe for a terminal (errors.shown).
+
 Patient data lives only in one request: forms are POSTed (an access log shows the path, never
 a body), responses carry `Cache-Control: no-store`, uploads stay in memory, and an unexpected
 error is logged by type and frames only, since an exception's message may quote a value.
@@ -11,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import re
 import secrets
 import traceback
 from collections.abc import Callable
@@ -18,8 +23,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from flask import Flask, Request, Response, render_template, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, SecurityError
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge, SecurityError
 
+from handouts.errors import TerminalSafe, shown
 from handouts.intake.screen import MAX_PDF_BYTES
 from handouts.project import Project
 from handouts.web import daypage, frontdesk
@@ -56,6 +62,30 @@ class MemoryRequest(Request):
 
 
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
+# The loggers of the web face and its servers: what they log passes through TerminalSafe.
+WEB_LOGGERS = (
+    "werkzeug", "gunicorn.access", "gunicorn.error", "handouts.access", "handouts.audit",
+    "handouts.web.app", "handouts.web.auth", "handouts.web.daypage", "handouts.web.users",
+    "handouts.web.production", "handouts.web.server",
+)  # fmt: skip
+_TERMINAL_SAFE = TerminalSafe()
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header without its port: `[::1]:8000` -> `[::1]`, `localhost:80` -> `localhost`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        end = host.find("]")
+        return host[: end + 1] if end > 0 else ""
+    return host.partition(":")[0]
+
+
+def trusted(host: str, names: list[str]) -> bool:
+    """Whether a Host header names one of these hosts (an IPv6 address with or without brackets)."""
+    name = host_name(host)
+    allowed = {n.lower() for n in names} | {f"[{n.lower()}]" for n in names if ":" in n and "[" not in n}
+    return bool(name) and name in allowed
 
 
 def create_app(
@@ -86,10 +116,24 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SEND_FILE_MAX_AGE_DEFAULT=0,
-        # Only requests addressed to this machine by name: a DNS-rebinding page that made
-        # itself "same origin" with the server gets 400, CSRF token or not.
-        TRUSTED_HOSTS=trusted_hosts,
+        # Memory per request stays bounded: one form's bytes, few and small other fields.
+        MAX_FORM_MEMORY_SIZE=500_000,
+        MAX_FORM_PARTS=200,
     )
+    for name in WEB_LOGGERS:
+        if _TERMINAL_SAFE not in logging.getLogger(name).filters:
+            logging.getLogger(name).addFilter(_TERMINAL_SAFE)
+
+    @app.before_request
+    def _check_host_and_path() -> None:
+        # Only requests addressed to this machine by name: a DNS-rebinding page that made
+        # itself "same origin" with the server gets 400, CSRF token or not. (werkzeug's own
+        # TRUSTED_HOSTS cannot match a bracketed IPv6 address: `serve --host ::1` prints one.)
+        if trusted_hosts is not None and not trusted(request.headers.get("Host", ""), trusted_hosts):
+            raise SecurityError()
+        if _CONTROL.search(request.path):  # a NUL or another control names no page or file
+            raise NotFound()
+
     app.jinja_env.autoescape = True
     web_state = WebState(project, preview, today)
     app.extensions[EXTENSION] = web_state
@@ -154,7 +198,8 @@ def create_app(
     def _bug(exc: Exception) -> ResponseReturnValue:
         # Frames and type only: the message of an exception may quote what the patient typed.
         frames = "".join(traceback.format_tb(exc.__traceback__))
-        log.error("bug (%s) on %s %s:\n%s", type(exc).__name__, request.method, request.path, frames)
+        path = shown(request.path, 200)  # one line, whatever the path held
+        log.error("bug (%s) on %s %s:\n%s", type(exc).__name__, request.method, path, frames)
         message = "Something went wrong inside handouts. Nothing was saved. Please report it."
         return render_template("error.html", title="Error", message=message), 500
 

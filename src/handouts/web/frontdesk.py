@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
@@ -360,7 +360,16 @@ def screen() -> ResponseReturnValue:
         return _screen_error(f"'{name}' is larger than {MAX_PDF_BYTES // 1_000_000} MB: not a consent form")
     if data.lstrip()[:5] != b"%PDF-":
         return _screen_error(f"'{name}' is not a PDF file: choose the filled consent form (.pdf)")
-    result = screen_bytes(data, name, state().project.root, password)
+    desk = state()
+    if not desk.screening.acquire(timeout=desk.screening_wait):
+        busy = "Too many forms are being screened at once: try again in a minute"
+        response = make_response(render_page(screen_errors={"consent_pdf": busy}, status=503))
+        response.headers["Retry-After"] = "30"
+        return response
+    try:
+        result = screen_bytes(data, name, desk.project.root, password)
+    finally:
+        desk.screening.release()
     if result.problem is not None and result.status == "unreadable":  # tampered: shown as a result
         return _screen_error(word(result.problem))
     try:

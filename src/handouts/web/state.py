@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from handouts.web.watch import Watcher
 
 EXTENSION = "handouts"
+# Forms screened at once (each may hold a few hundred MB while pypdf reads a hostile file);
+# a request finding them all busy waits this long for one, then gets 503.
+SCREENING_AT_ONCE = 2
+SCREENING_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -43,6 +47,11 @@ class WebState:
     auth: Auth | None = None
     # Today's list and its one background run (web.day), in this process's memory only.
     desk: DayDesk = field(default_factory=DayDesk)
+    # The cap on concurrent screening: memory stays bounded however many uploads arrive.
+    screening: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(SCREENING_AT_ONCE)
+    )
+    screening_wait: float = SCREENING_WAIT_SECONDS
 
 
 def state() -> WebState:
