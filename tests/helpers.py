@@ -29,7 +29,15 @@ items:
     therapist_note: Do not needle.
 """
 
-INFO = """\
+# The tiny documents' record: approved, and due for review long after any run of the suite.
+RECORD = """\
+review_by: 2040-11-01
+approved_by: Clinical lead
+sources:
+  - A tiny source
+"""
+
+INFO = f"""\
 id: tiny-info
 kind: info
 title: Tiny information sheet
@@ -44,9 +52,9 @@ sections:
     paragraphs:
       - The consent form asks about each of these.
     contraindications: true
-"""
+{RECORD}"""
 
-AFTERCARE = """\
+AFTERCARE = f"""\
 id: tiny-aftercare
 kind: aftercare
 title: Tiny aftercare sheet
@@ -64,6 +72,7 @@ sections:
     urgent: true
     paragraphs:
       - Chest pain after needling near the chest needs emergency care.
+{RECORD}summary: What to expect after a session.
 """
 
 
@@ -91,6 +100,8 @@ checklist:
 signatures:
   statement: I agree to treatment.
 """
+    + RECORD
+    + "summary: Read this before you agree.\n"
 )
 
 BRAND = """\

@@ -6,9 +6,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pikepdf
 import pytest
+import yaml
 
-from helpers import REPO, pdftotext, run_cli, starter_text
+from helpers import REPO, page_texts, pdftotext, run_cli, starter_text
 
 BRANDS = ["demo", "turning-point"]
 DOCS = ["dry-needling-aftercare", "dry-needling-consent", "dry-needling-info"]
@@ -192,3 +194,80 @@ def test_shipped_catalogue_is_pdfua(out: Path) -> None:
     reports = uacheck.run_pdfua(files)
     assert {name: found for name, r in reports.items() if (found := uacheck.pdfua_problems(r))} == {}
     assert {f.name: found for f in files if (found := [str(p) for p in uacheck.check(f)])} == {}
+
+
+# The title of the clinic's public page the starter documents' facts come from (../shared/seeds/).
+SEED_TITLE = "Dry Needling and IMS Therapy in Edmonton"
+WARNING_SIGNS = {
+    "en": ("Warning signs that need urgent care", "Shortness of breath", "Chest pain", "Trouble breathing"),
+    "fr": (
+        "Signes qui demandent des soins urgents",
+        "Essoufflement",
+        "Douleur à la poitrine",
+        "Difficulté à respirer",
+    ),
+}
+DRAFT = {
+    "en": "Draft: not yet approved by a clinician",
+    "fr": "Brouillon : pas encore approuvé par un clinicien",
+}
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("brand", BRANDS)
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("variant", ["", "-large-print"])
+def test_aftercare_warning_signs_are_on_page_one(out: Path, brand: str, lang: str, variant: str) -> None:
+    first = _flat(page_texts(out / brand / lang / f"dry-needling-aftercare{variant}.pdf")[0])
+    for phrase in WARNING_SIGNS[lang]:
+        assert _flat(phrase) in first, phrase
+
+
+@pytest.mark.parametrize("brand", BRANDS)
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_key_points_come_first_on_info_and_aftercare(out: Path, brand: str, lang: str) -> None:
+    heading = {"en": "The main points", "fr": "L'essentiel"}[lang]
+    for doc in ("dry-needling-info", "dry-needling-aftercare"):
+        first = _flat(page_texts(out / brand / lang / f"{doc}.pdf")[0])
+        model = yaml.safe_load(starter_text(f"documents/{doc}/{lang}.yaml"))
+        assert 1 <= len(model["key_points"]) <= 3
+        start = first.index(heading)
+        assert (
+            first.index(_flat(model["title"])) < start < first.index(_flat(model["sections"][0]["heading"]))
+        )
+        for point in model["key_points"]:
+            assert _flat(point) in first
+
+
+def test_starter_documents_are_drafts_with_their_record_at_the_end(out: Path) -> None:
+    """Every page of every shipped output says Draft; the record ends the last page, and the
+    PDF's metadata carries it (document info and XMP)."""
+    checked = 0
+    for path in sorted(out.glob("*/*/dry-needling-*.pdf")):
+        lang = path.parent.name
+        pages = [_flat(text) for text in page_texts(path)]
+        for number, text in enumerate(pages, 1):
+            assert DRAFT[lang] in text, (path, number)
+        review = {"en": "Review by 2027-11-01", "fr": "À revoir avant le 2027-11-01"}[lang]
+        assert review in pages[-1] and SEED_TITLE in pages[-1], path
+        assert not any(review in text for text in pages[:-1]), path
+        with pikepdf.open(path) as pdf:
+            info = pdf.docinfo
+            assert str(info["/handoutsreviewby"]) == "2027-11-01"
+            assert str(info["/handoutsapprovedby"]) == ""
+            assert SEED_TITLE in str(info["/handoutssources"])
+            with pdf.open_metadata() as xmp:
+                assert xmp["dc:source"] == str(info["/handoutssources"])
+        checked += 1
+    assert checked == 32  # 2 brands x 2 languages x (2 sheets x 2 variants + consent x 4)
+
+
+def test_feedback_line_only_where_the_brand_gives_one(out: Path) -> None:
+    demo = _flat(page_texts(out / "demo/en/dry-needling-info.pdf")[-1])
+    assert "Tell us what you think of this leaflet: feedback@example.org" in demo
+    for lang in ("en", "fr"):
+        text = _flat(" ".join(page_texts(out / "turning-point" / lang / "dry-needling-info.pdf")))
+        assert "Tell us" not in text and "Dites-nous" not in text and "@" not in text

@@ -25,7 +25,7 @@ from handouts.content.models import (
 from handouts.content.yamlsrc import load_yaml
 from handouts.lint.jargon import JargonEntry
 
-from helpers import AFTERCARE, BRAND, CONSENT, CONTRAINDICATIONS, INFO
+from helpers import AFTERCARE, BRAND, CONSENT, CONTRAINDICATIONS, INFO, RECORD
 
 SETTINGS = """\
 default_language: en
@@ -45,10 +45,17 @@ signing:
   timestamp_url: https://tsa.example.org/
   trusted: [keys/old.pem]
 """
-BRAND_WITH_LOGO = BRAND + "logo: assets/logo.svg\nlogo_alt: The logo\npage_size: a4\n"
-INFO_WITH_ALL = INFO + (
-    "  - heading: Steps\n    steps:\n      - title: One\n        text: Do it.\n    write_in_lines: 2\n"
-    "    urgent: true\n    bullets: [a]\n"
+BRAND_WITH_LOGO = (
+    BRAND + "logo: assets/logo.svg\nlogo_alt: The logo\npage_size: a4\nfeedback: feedback@example.org\n"
+)
+# Every key a sheet may have: the record's sources with a link, key points, each kind of section.
+INFO_WITH_ALL = (
+    INFO.replace(RECORD, "")
+    + "  - heading: Steps\n    steps:\n      - title: One\n        text: Do it.\n    write_in_lines: 2\n"
+    + "    urgent: true\n    bullets: [a]\n"
+    + "key_points: [Soreness fades.]\n"
+    + RECORD
+    + "  - title: A linked source\n    url: https://www.example.org/guide\n"
 )
 VALID: list[tuple[Any, str]] = [
     (ProjectConfig, SETTINGS),
@@ -63,6 +70,7 @@ VALID: list[tuple[Any, str]] = [
 BAD_VALUES: list[Any] = [
     None, "", "   ", "x" * 5000, "x y", "#zzzzzz", "2026-13-01", "01/12/2026", "abc", "-1", [], ["a"], {},
     {"a": 1}, 1.5, 0, -1, 10**6, True, dt.date(2026, 1, 1), dt.datetime(2026, 1, 1, 10, 30), "1.5",
+    ["a", "b", "c", "d"],
 ]  # fmt: skip
 # A regex, pydantic's own phrasing, or a URL to its docs: none of them belongs in a message.
 JARGON = re.compile(

@@ -11,7 +11,7 @@ import pytest
 
 from handouts.lint.readability import analyse, formula_for, split_sentences, syllables
 
-from helpers import CONTRAINDICATIONS, INFO, REPO, run_cli, starter_text, tiny_settings
+from helpers import CONTRAINDICATIONS, INFO, RECORD, REPO, run_cli, starter_text, tiny_settings
 
 JARGON = """\
 - term: contraindication
@@ -23,7 +23,7 @@ JARGON = """\
   explained_by: [collapsed lung]
 """
 
-HARD = """\
+HARD = f"""\
 id: hard-info
 kind: info
 title: A hard sheet
@@ -47,7 +47,7 @@ sections:
   - heading: Not explained here
     bullets:
       - Watch for a pneumothorax
-"""
+{RECORD}"""
 
 
 def _hard_project(make_project: Callable[..., Path]) -> Path:
@@ -64,9 +64,20 @@ def test_shipped_english_content_passes_strict(monkeypatch: pytest.MonkeyPatch) 
     assert "Flesch-Kincaid grade, 8 or below passes" in out
     for doc in ("dry-needling-info", "dry-needling-aftercare", "dry-needling-consent", "contraindications"):
         assert f"{doc} (en)" in out
-    assert "0 too hard to read, 0 jargon terms" in out
+    assert "0 too hard to read, 0 jargon terms, 0 PEMAT-P findings" in out
     assert "(fr)" not in out
     assert "no jargon list" not in err
+    # Every shipped document passes the PEMAT-P items lint checks (20 on the aftercare only).
+    pemat = [line.strip() for line in out.splitlines() if line.strip().startswith("PEMAT-P:")]
+    assert len(pemat) == 3 and all("!" not in line for line in pemat), pemat
+    assert sum("ok 20 an action is named" in line for line in pemat) == 1
+
+
+def test_shipped_french_content_passes_the_pemat_items() -> None:
+    code, out, err = run_cli(REPO, "lint", "--json", "--lang", "fr")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["pemat"] == [] and data["summary"]["pemat"] == 0
 
 
 def test_shipped_french_content_is_scored_with_kandel_moles() -> None:
@@ -127,7 +138,7 @@ def test_json_shape(make_project: Callable[..., Path]) -> None:
     code, out, _ = run_cli(_hard_project(make_project), "lint", "--json", "--strict")
     assert code == 1
     data = json.loads(out)
-    assert set(data) == {"format", "strict", "ok", "formulas", "sections", "summary", "notes"}
+    assert set(data) == {"format", "strict", "ok", "formulas", "sections", "pemat", "summary", "notes"}
     assert data["format"] == 1 and data["strict"] is True and data["ok"] is False
     assert data["formulas"]["en"]["key"] == "flesch-kincaid-grade"
     hard = next(s for s in data["sections"] if s["section"] == "Hard part")
@@ -166,7 +177,17 @@ def test_json_shape(make_project: Callable[..., Path]) -> None:
         "sections": len(data["sections"]),
         "too_hard": sum(not s["passes"] for s in data["sections"]),
         "jargon": sum(len(s["jargon"]) for s in data["sections"]),
+        "pemat": len(data["pemat"]),
     }
+    # Each jargon term in a document is also its PEMAT-P item 4 (medical terms explained).
+    item4 = [f for f in data["pemat"] if f["item"] == 4]
+    assert {(f["document"], f["line"]) for f in item4} == {
+        (s["document"], j["line"])
+        for s in data["sections"]
+        if s["document"] != "contraindications"
+        for j in s["jargon"]
+    }
+    assert set(item4[0]) == {"document", "lang", "item", "title", "file", "line", "message"}
 
 
 @pytest.mark.parametrize(
@@ -287,3 +308,89 @@ def test_formulas() -> None:
     words, syllables_ = longer.words, longer.syllables
     assert km.score(longer) == pytest.approx(207 - 1.015 * words - 73.6 * syllables_ / words, abs=0.05)
     assert formula_for("de") is None
+
+
+# --- PEMAT-P -----------------------------------------------------------------------------------
+
+# One tiny document missing every PEMAT-P item lint checks: no summary or key points (11), a vague
+# heading (9), the reader spoken of as "the patient" (21), an unexplained term (4), and, being
+# aftercare, no action named (20).
+BAD_AFTERCARE = f"""\
+id: bad-aftercare
+kind: aftercare
+title: Aftercare
+version: "1.0"
+effective: 2026-11-01
+sections:
+  - heading: After the session
+    paragraphs:
+      - The patient may feel sore for a day. This is normal and it fades.
+  - heading: Miscellaneous
+    paragraphs:
+      - Patients should expect a small bruise. A pneumothorax is rare.
+{RECORD}"""
+
+
+def _pemat(out: str) -> list[tuple[int, int | None]]:
+    data = json.loads(out)
+    return sorted((f["item"], f["line"]) for f in data["pemat"] if f["document"] == "bad-aftercare")
+
+
+def test_each_pemat_item_is_flagged_on_a_bad_document(make_project: Callable[..., Path]) -> None:
+    root = make_project(
+        {"content/jargon/en.yaml": JARGON, "content/documents/bad-aftercare/en.yaml": BAD_AFTERCARE}
+    )
+    code, out, _ = run_cli(root, "lint", "--json", "--only", "bad-aftercare")
+    assert code == 0  # warnings without --strict
+    assert _pemat(out) == [(4, 12), (9, 10), (11, 3), (20, 6), (21, 9), (21, 12)]
+    code, out, _ = run_cli(root, "lint", "--only", "bad-aftercare")
+    assert code == 0
+    assert (
+        "    PEMAT-P: ! 4 medical terms are explained · ! 9 headings are informative · "
+        "! 11 a summary or key points · ! 20 an action is named · ! 21 the reader is addressed as 'you'"
+    ) in out
+    file = "content/documents/bad-aftercare/en.yaml"
+    for line in (
+        f"{file}:3: PEMAT-P 11 (a summary or key points): no summary or key points",
+        f"{file}:10: PEMAT-P 9 (headings are informative): the heading 'Miscellaneous' does not say",
+        f"{file}:9: PEMAT-P 21 (the reader is addressed as 'you'): 'The patient': speak to the reader",
+        f"{file}:12: PEMAT-P 21 (the reader is addressed as 'you'): 'Patients should'",
+        f"{file}:6: PEMAT-P 20 (an action is named): no action named",
+        f"{file}:12: PEMAT-P 4 (medical terms are explained): 'pneumothorax' is not explained",
+    ):
+        assert line in out, (line, out)
+    code, _, _ = run_cli(root, "lint", "--strict", "--only", "bad-aftercare")
+    assert code == 1
+
+
+def test_a_fixed_document_passes_each_pemat_item(make_project: Callable[..., Path]) -> None:
+    fixed = (
+        BAD_AFTERCARE.replace("The patient may", "You may")
+        .replace("Miscellaneous", "Bruises")
+        .replace("Patients should expect", "Call us if you get")
+        .replace("A pneumothorax is rare.", "A collapsed lung (pneumothorax) is rare.")
+        .replace("sections:\n", "summary: What to expect.\nsections:\n")
+    )
+    root = make_project({"content/jargon/en.yaml": JARGON, "content/documents/bad-aftercare/en.yaml": fixed})
+    code, out, _ = run_cli(root, "lint", "--json", "--strict", "--only", "bad-aftercare")
+    assert _pemat(out) == [] and code == 0, out
+
+
+def test_pemat_items_in_french(make_project: Callable[..., Path]) -> None:
+    from helpers import french
+
+    bad = (
+        BAD_AFTERCARE.replace("The patient may feel sore for a day. This is normal and it fades.",
+                              "Le patient peut avoir mal un jour. C'est normal.")
+        .replace("Miscellaneous", "Divers")
+        .replace("Patients should expect a small bruise. A pneumothorax is rare.", "Un bleu est possible.")
+        .replace('version: "1.0"\n', 'version: "1.0"\ntranslates: "1.0"\n')
+    )  # fmt: skip
+    files = {
+        **french(),
+        "content/documents/bad-aftercare/en.yaml": BAD_AFTERCARE,
+        "content/documents/bad-aftercare/fr.yaml": bad,
+    }
+    code, out, _ = run_cli(make_project(files), "lint", "--json", "--lang", "fr", "--only", "bad-aftercare")
+    assert code == 0
+    assert [item for item, _ in _pemat(out)] == [9, 11, 20, 21]

@@ -259,14 +259,21 @@ def test_a_new_document_validates_builds_and_passes_lint(tiny: Path, kind: str) 
     )  # packets' 'default: true'
     code, out, err = run_cli(tiny, "validate")
     assert code == 0 and "ok: 4 documents" in out, err
+    # A new document is a draft: validate says so, and --strict refuses it until a clinician
+    # has approved it (approved_by). Its wording passes lint --strict, PEMAT-P items included.
+    assert "content/documents/new-one/en.yaml:" in err and "approved_by: empty" in err
+    code, _, err = run_cli(tiny, "validate", "--strict")
+    assert code == 2 and "new-one/en.yaml" in err and "approved_by" in err
     code, out, err = run_cli(tiny, "lint", "--strict", "--only", "new-one")
     assert code == 0, out
+    assert "0 PEMAT-P findings" in out
     if kind == "aftercare":
         return  # the same path as info; two builds are enough for the suite
     code, _, err = run_cli(tiny, "build", "--only", "new-one", "-j", "1")
     assert code == 0, err
     text = pdftotext(tiny / "out/tiny/en/new-one.pdf")
     assert "Placeholder" in text and "Tiny Clinic" in text
+    assert "Draft: not yet approved by a clinician" in text
     if kind == "consent":
         assert (tiny / "out/tiny/en/new-one-fillable.pdf").is_file()
 
@@ -281,7 +288,9 @@ def test_a_translation_skeleton_follows_its_source(make_project: Make) -> None:
     doc = yaml.safe_load((root / "content/documents/knee/fr.yaml").read_text())
     assert doc["translates"] == "0.1" and "remplacer" in doc["sections"][0]["paragraphs"][0]
     code, _, err = run_cli(root, "validate")
-    assert code == 0 and "knee/fr.yaml" not in err  # translated and current: no warning about it
+    # Translated and current: no warning about it but the one every new document has (a draft).
+    about = [line for line in err.splitlines() if "knee/fr.yaml" in line]
+    assert code == 0 and len(about) == 1 and "approved_by: empty" in about[0], err
     code, out, _ = run_cli(root, "lint", "--strict", "--lang", "fr", "--only", "knee")
     assert code == 0, out
 

@@ -52,7 +52,10 @@ def stamp_fonts(path: Path) -> list[Any]:
     with pikepdf.open(path) as pdf:
         for page in pdf.pages:
             stamp = page.Resources.get("/XObject", {}).get("/HandoutsStamp")
-            if stamp is None:
+            # A document's pages may share one /Resources (WeasyPrint's): only a page that draws
+            # the stamp counts, not every page its resources reach.
+            contents = page.Contents if isinstance(page.Contents, pikepdf.Array) else [page.Contents]
+            if stamp is None or not any(b"/HandoutsStamp Do" in c.read_bytes() for c in contents):
                 continue
             for inner in stamp.Resources.XObject.values():
                 for font in inner.Resources.Font.values():

@@ -17,18 +17,25 @@ English sections are scored with the Flesch-Kincaid grade (8 or below passes),
 French ones with the Kandel-Moles reading ease (60 or above passes); sections
 under 10 words are scored but not judged. Jargon
 comes from content/jargon/<lang>.yaml; a term is allowed in a section that
-also holds one of its explained_by phrases.
+also holds one of its explained_by phrases. Each document is checked for the
+PEMAT-P items a program can check: 4 medical terms explained (the jargon
+rule), 9 informative headings, 11 a summary or key points, 20 an action named
+(aftercare), 21 the reader addressed as "you".
 
 \b
 Exit codes:
   0  no problem, or warnings without --strict
-  1  --strict: a section is too hard to read or uses jargon
+  1  --strict: a section is too hard to read or uses jargon, or a PEMAT-P item is missed
   2  bad input: content, a jargon list, or command-line values
 """
 
 
 @click.command("lint", epilog=LINT_HELP)
-@click.option("--strict", is_flag=True, help="Exit 1 if any section is too hard or uses jargon.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 if any section is too hard or uses jargon, or a PEMAT-P item is missed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (see README).")
 @click.option("--lang", help="Only these languages (comma-separated codes).")
 @click.option("--only", "only", help="Only these documents (comma-separated ids; 'contraindications' too).")
@@ -54,7 +61,7 @@ def _text_report(report: LintReport, quiet: bool) -> list[str]:
     for document, lang in report.documents:
         sections = [s for s in report.sections if (s.document, s.lang) == (document, lang)]
         formula = sections[0].formula
-        if quiet and all(s.ok for s in sections):
+        if quiet and all(s.ok for s in sections) and not report.pemat_of(document, lang):
             continue
         title = f"{formula.name}, {formula.rule}" if formula else "no readability formula"
         lines.append(f"{document} ({lang}) {sections[0].file}: {title}")
@@ -78,13 +85,31 @@ def _text_report(report: LintReport, quiet: bool) -> list[str]:
                 )
             for j in s.jargon:
                 lines.append(f"      {s.file}:{j.line}: jargon '{j.found}': say '{j.plain}' instead")
+        if (document, lang) in report.pemat_checked:
+            lines += _pemat_lines(report, document, lang)
+    pemat = len(report.pemat)
     documents = len({d for d, _ in report.documents})
     langs = ", ".join(sorted({lg for _, lg in report.documents}))
     lines.append(
         f"{len(report.sections)} sections in {documents} document{'s' if documents != 1 else ''} ({langs}): "
         f"{len(report.too_hard)} too hard to read, {report.jargon_count} jargon "
-        f"term{'s' if report.jargon_count != 1 else ''}"
+        f"term{'s' if report.jargon_count != 1 else ''}, {pemat} PEMAT-P finding{'s' if pemat != 1 else ''}"
     )
+    return lines
+
+
+def _pemat_lines(report: LintReport, document: str, lang: str) -> list[str]:
+    """One line naming each PEMAT-P item checked (ok or '!'), then each finding."""
+    from handouts.lint.pemat import ITEMS
+
+    found = report.pemat_of(document, lang)
+    missed = {f.item for f in found}
+    checked = report.pemat_checked.get((document, lang), ())
+    marks = " · ".join(f"{'!' if item in missed else 'ok'} {item} {ITEMS[item]}" for item in checked)
+    lines = [f"    PEMAT-P: {marks}"]
+    for f in found:
+        where = f"{f.file}:{f.line}" if f.line else f.file
+        lines.append(f"      {where}: PEMAT-P {f.item} ({f.title}): {f.message}")
     return lines
 
 

@@ -7,10 +7,12 @@ about it (no "every document needs the default language" for an en.yaml with a t
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from handouts.content.models import REVIEW_WARN_DAYS
 from handouts.content.yamlsrc import YamlFile
 from handouts.errors import Problem, shown
 
@@ -20,7 +22,9 @@ if TYPE_CHECKING:
 LANG_CODE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?")
 
 
-def cross_check(cat: Catalogue, failed: Iterable[str], settings: YamlFile | None = None) -> list[Problem]:
+def cross_check(
+    cat: Catalogue, failed: Iterable[str], settings: YamlFile | None = None, today: dt.date | None = None
+) -> list[Problem]:
     """Problems (and warnings) across files; failed: project-relative paths already reported."""
     failed = set(failed)
     problems: list[Problem] = []
@@ -30,6 +34,43 @@ def cross_check(cat: Catalogue, failed: Iterable[str], settings: YamlFile | None
     problems += _kinds(cat)
     problems += _default_brand(cat, settings)
     problems += _contraindications(cat, failed)
+    problems += records(cat, today or dt.date.today())
+    return problems
+
+
+def records(cat: Catalogue, today: dt.date) -> list[Problem]:
+    """Warnings from each document's record: a draft, a review date near or past.
+
+    Warnings, so a draft still builds (the starter documents are drafts until a clinic's
+    clinician approves them); `validate --strict` fails on them.
+    """
+    problems = []
+    for _, loaded in sorted(cat.documents.items()):
+        doc, source = loaded.model, loaded.file.source
+        if doc.draft:
+            problems.append(
+                Problem(
+                    loaded.file.rel,
+                    source.line_of(("approved_by",)),
+                    "approved_by: empty, so the document is a draft (its footer says so on every page): "
+                    "when a clinician has read it, write their role, e.g. approved_by: Clinical lead",
+                    warning=True,
+                    field="approved_by",
+                )
+            )
+        left = (doc.review_by - today).days
+        if left <= REVIEW_WARN_DAYS:
+            when = f"was due on {doc.review_by.isoformat()}" if left < 0 else f"is due in {left} days"
+            problems.append(
+                Problem(
+                    loaded.file.rel,
+                    source.value_line(("review_by",)),
+                    f"review_by: the review {when}: have a clinician review the wording, "
+                    "then set the next review date",
+                    warning=True,
+                    field="review_by",
+                )
+            )
     return problems
 
 

@@ -211,6 +211,10 @@ _WORDS: dict[str, Callable[[_Err], str]] = {
     "date_from_datetime_inexact": lambda e: f"write the date alone, as {YMD}, without a time",
     "tuple_type": _list,
     "too_short": lambda e: "is empty: give it at least one item, on a line starting with '- '",
+    "too_long": lambda e: (
+        f"has {e.ctx.get('actual_length')} items; at most {e.ctx.get('max_length')}: "
+        "remove the least important"
+    ),
     "model_type": _model,
     "value_error": _value_error,
 }

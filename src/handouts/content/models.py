@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     InstanceOf,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -65,6 +66,10 @@ EnvName = Annotated[
     Write("the name of an environment variable, e.g. HANDOUTS_SMTP_PASSWORD"),
 ]
 Severity = Literal["do-not-treat", "check-with-therapist"]
+MAX_KEY_POINTS = 3
+KEY_POINT_CHARS = 100
+# `validate` warns this many days before a document's review_by date.
+REVIEW_WARN_DAYS = 60
 DocumentKind = Literal["info", "aftercare", "consent"]
 
 
@@ -276,6 +281,9 @@ class Brand(Model):
     colors: Colors
     font: FontName = "Open Sans"
     page_size: Literal["letter", "a4"] = "letter"
+    # Where patients send comments on a leaflet (an address, a phone number or a web page);
+    # printed after the leaflet's record. Absent: no feedback line (never an invented one).
+    feedback: Short | None = None
 
     @model_validator(mode="after")
     def _logo_needs_alt(self) -> Brand:
@@ -311,11 +319,37 @@ class Section(Model):
         return self
 
 
+Link = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^https?://[^\s]+$", max_length=500),
+    Write("a web address starting with https://, e.g. https://www.example.org/guide"),
+]
+KeyPoint = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=KEY_POINT_CHARS),
+    Write(f"one short line of at most {KEY_POINT_CHARS} characters"),
+]
+
+
+class SourceRef(Model):
+    """What a document's facts rest on: a title, and a link where one exists."""
+
+    title: Short
+    url: Link | None = None
+
+
 class DocumentBase(Model):
     id: Slug
     title: Short
     version: Version
     effective: Day
+    # The leaflet's own record (issue 17): every document carries it, a draft too.
+    # When the wording is next due for review (`validate` warns REVIEW_WARN_DAYS before).
+    review_by: Day
+    # The role of the clinician who approved the wording ("Clinical lead"); empty: a draft.
+    approved_by: Short | None
+    # `- title: ...` with `url: ...` where the source has a link, or just `- Title`.
+    sources: tuple[SourceRef, ...] = Field(min_length=1)
     summary: Text | None = None
     # For a translation: the version of the default-language document it translates
     # (absent: its own version).
@@ -324,15 +358,50 @@ class DocumentBase(Model):
     # catalogue has several of that kind; set in the default language's file.
     default: bool = False
 
+    @field_validator("review_by")
+    @classmethod
+    def _after_effective(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        effective = info.data.get("effective")
+        if isinstance(effective, dt.date) and value <= effective:
+            raise ValueError(
+                "the review date must come after the date the wording takes effect "
+                f"({effective.isoformat()}): write a later date, e.g. a year after it"
+            )
+        return value
 
-class InfoDocument(DocumentBase):
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _title_only(cls, value: Any) -> Any:
+        # `- Title of the page` is a source without a link.
+        if isinstance(value, list):
+            return [{"title": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("approved_by", mode="before")
+    @classmethod
+    def _empty_is_draft(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def draft(self) -> bool:
+        """Not yet approved by a clinician (approved_by left empty)."""
+        return self.approved_by is None
+
+
+class SheetBase(DocumentBase):
+    """Info and aftercare sheets: sections in order, and the main message first."""
+
+    # Up to three short lines shown under the title, in a box.
+    key_points: tuple[KeyPoint, ...] = Field(default=(), max_length=MAX_KEY_POINTS)
+    sections: tuple[Section, ...] = Field(min_length=1)
+
+
+class InfoDocument(SheetBase):
     kind: Literal["info"]
-    sections: tuple[Section, ...] = Field(min_length=1)
 
 
-class AftercareDocument(DocumentBase):
+class AftercareDocument(SheetBase):
     kind: Literal["aftercare"]
-    sections: tuple[Section, ...] = Field(min_length=1)
 
 
 class ConsentSections(Model):

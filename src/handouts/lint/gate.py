@@ -5,7 +5,8 @@ headings and step titles are only searched for jargon. Consent documents are rep
 section key (treatment, benefits, ..., checklist, signatures); info and aftercare documents
 by heading; the shared contraindication list as the document "contraindications", section
 "questions" (its labels are searched for jargon; the therapist notes are for the clinician
-and are left out).
+and are left out). Each document is also checked for the machine-checkable PEMAT-P items
+(lint/pemat.py); a jargon finding is PEMAT-P item 4 as well.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from handouts.content.models import ConsentDocument, ContraindicationList, Docum
 from handouts.content.yamlsrc import Loc
 from handouts.errors import choose
 from handouts.lint.jargon import JargonList, find_jargon, jargon_path, load_jargon
+from handouts.lint.pemat import PematFinding, check_document, items_for
 from handouts.lint.readability import Formula, TextStats, analyse, formula_for
 from handouts.project import Project
 
@@ -108,6 +110,26 @@ class LintReport:
 
     sections: list[SectionReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # PEMAT-P items 9, 11, 20, 21 (item 4 comes from the sections' jargon: see `pemat`).
+    pemat_items: list[PematFinding] = field(default_factory=list)
+    # (document, language) -> the PEMAT-P items checked on it.
+    pemat_checked: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def pemat(self) -> list[PematFinding]:
+        """Every PEMAT-P finding, item 4 (a medical term not explained) from the jargon found."""
+        jargon = [
+            PematFinding(
+                s.document, s.lang, 4, s.file, j.line, f"'{j.found}' is not explained: say '{j.plain}'"
+            )
+            for s in self.sections
+            if s.document != CONTRAINDICATIONS
+            for j in s.jargon
+        ]
+        return sorted([*self.pemat_items, *jargon], key=lambda f: (f.document, f.lang, f.line or 0, f.item))
+
+    def pemat_of(self, document: str, lang: str) -> list[PematFinding]:
+        return [f for f in self.pemat if (f.document, f.lang) == (document, lang)]
 
     @property
     def too_hard(self) -> list[SectionReport]:
@@ -119,7 +141,7 @@ class LintReport:
 
     @property
     def ok(self) -> bool:
-        return all(s.ok for s in self.sections)
+        return all(s.ok for s in self.sections) and not self.pemat_items
 
     @property
     def documents(self) -> list[tuple[str, str]]:
@@ -142,11 +164,13 @@ class LintReport:
                 for lang, f in formulas.items()
             },
             "sections": [s.to_json() for s in self.sections],
+            "pemat": [f.to_json() for f in self.pemat],
             "summary": {
                 "documents": len(self.documents),
                 "sections": len(self.sections),
                 "too_hard": len(self.too_hard),
                 "jargon": self.jargon_count,
+                "pemat": len(self.pemat),
             },
             "notes": self.notes,
         }
@@ -170,6 +194,10 @@ def lint(project: Project, langs: Sequence[str] = (), docs: Sequence[str] = ()) 
             loaded = cat.documents.get((doc_id, lang))
             if loaded is not None:
                 report.sections.extend(_check(loaded, doc_id, lang, _document_sections(loaded.model), lists))
+                report.pemat_items.extend(
+                    check_document(loaded.model, doc_id, lang, loaded.file.rel, loaded.file.source)
+                )
+                report.pemat_checked[(doc_id, lang)] = items_for(loaded.model)
         contra = cat.contraindications.get(lang)
         if contra is not None and (not docs or CONTRAINDICATIONS in docs):
             report.sections.extend(
@@ -248,6 +276,8 @@ def _document_sections(doc: Document) -> Iterator[SectionParts]:
     units = [Unit(("title",), doc.title, False)]
     if doc.summary:
         units.append(Unit(("summary",), doc.summary, True))
+    for i, point in enumerate(getattr(doc, "key_points", ())):
+        units.append(Unit(("key_points", i), point, True))
     yield "title and summary", ("title",), units
     if isinstance(doc, ConsentDocument):
         for key in type(doc.sections).model_fields:

@@ -65,9 +65,11 @@ def assemble(
         packet = opened.enter_context(pikepdf.new())
         tags = StructureMerger(packet)
         consent_meta: dict[str, str] = {}
+        records: list[dict[str, str]] = []
         starts = []
         for spec in doc_specs:
             source = opened.enter_context(pikepdf.open(out / spec.relpath))
+            records.append({"doc": spec.doc_id, **{k: str(source.docinfo.get(k, "")) for k in RECORD_KEYS}})
             if spec.fillable:
                 fill_fields(source, consent_values(spec.lang, patient))
                 if request.fillable:
@@ -109,6 +111,7 @@ def assemble(
             # A form sent back names its packet, so the register knows whose it is.
             **({"/handoutspacketid": packet_id} if packet_id else {}),
             **consent_meta,
+            **packet_record(records),
         }
         for key, value in metadata.items():
             packet.docinfo[Name(key)] = String(value)
@@ -120,6 +123,25 @@ def assemble(
         # same bytes (the file id is a hash of the content), so a re-run is recognised as such.
         packet.save(buffer, object_stream_mode=pikepdf.ObjectStreamMode.generate, deterministic_id=True)
     return buffer.getvalue(), total
+
+
+# The leaflet's record each document carries in its document info (theme's base.html.j2).
+RECORD_KEYS = ("/handoutsreviewby", "/handoutsapprovedby", "/handoutssources")
+
+
+def packet_record(records: list[dict[str, str]]) -> dict[str, str]:
+    """A packet's record from its documents': the earliest review date, the drafts, every source."""
+    found: dict[str, str] = {}
+    dates = sorted(r["/handoutsreviewby"] for r in records if r["/handoutsreviewby"])
+    if dates:
+        found["/handoutsreviewby"] = dates[0]
+    drafts = [r["doc"] for r in records if not r["/handoutsapprovedby"]]
+    if drafts:
+        found["/handoutsdrafts"] = ",".join(drafts)
+    sources = dict.fromkeys(s for r in records for s in r["/handoutssources"].split("; ") if s)
+    if sources:
+        found["/handoutssources"] = "; ".join(sources)
+    return found
 
 
 def fill_fields(pdf: Any, values: dict[str, str], appearance: Any = None) -> None:

@@ -236,3 +236,5 @@ def claim_pdfua(pdf: Pdf) -> None:
     with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
         meta.load_from_docinfo(info, delete_missing=True, raise_failure=True)
         meta["pdfuaid:part"] = "1"
+        if "/handoutssources" in pdf.docinfo:  # as each document's XMP has them (render/pdfua.py)
+            meta["dc:source"] = str(pdf.docinfo["/handoutssources"])

@@ -9,6 +9,8 @@ as a `finisher` on its objects (no second parse of the file):
   tree (WeasyPrint's comment: an artifact in the tree is PDF 2.0 only). That content is
   neither real content nor an artifact (Matterhorn 01-005). It becomes a pagination artifact
   (`/Artifact <</Type /Pagination>> BDC`), and its parent-tree entries and elements go.
+- The leaflet's sources (the `handouts-sources` meta, /handoutssources in the document info)
+  go into the XMP packet as Dublin Core's `dc:source` too, where metadata tools look.
 - Table header cells get ids and data cells /Headers, but no /Scope (WeasyPrint issue 2508).
   Each /TH gets /Scope: /Row when a data cell of its own row names it in /Headers (WeasyPrint
   makes a `<th scope="row">` a row header exactly so), /Column otherwise.
@@ -23,6 +25,7 @@ NULL = b"null"
 
 def finish_tags(document: Any, pdf: Any) -> None:
     """WeasyPrint finisher: turn orphaned margin-box content into artifacts, scope table headers."""
+    _xmp_sources(pdf)
     root_ref = pdf.catalog.get("StructTreeRoot")
     if root_ref is None:
         return
@@ -112,3 +115,24 @@ def _scope(header: Any, deref: Any) -> None:
             headers = cell.get("A", {}).get("Headers", ())
             names_it = names_it or any(h is key for h in headers)
     attributes["Scope"] = "/Row" if names_it else "/Column"
+
+
+def _xmp_sources(pdf: Any) -> None:
+    """Add the document info's /handoutssources to the XMP packet as dc:source."""
+    from xml.sax.saxutils import escape
+
+    sources = pdf.info.get("handoutssources")
+    ref = pdf.catalog.get("Metadata")
+    text = getattr(sources, "string", "")
+    if not text or not (isinstance(ref, bytes) and ref.endswith(b" R")):
+        return
+    stream = pdf.objects[int(ref.split()[0])]
+    packet = b"".join(part if isinstance(part, bytes) else str(part).encode() for part in stream.stream)
+    closing = b"</rdf:RDF>"
+    if closing not in packet:
+        return
+    prop = (
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f"<dc:source>{escape(text)}</dc:source></rdf:Description>"
+    ).encode()
+    stream.stream = [packet.replace(closing, prop + closing, 1)]

@@ -236,5 +236,8 @@ handouts new brand second-site --clinic "Second Site Physio"
 ```
 
 The starter documents are a starting point, not medical advice: have a clinician read and
-approve every document before you give it to patients.
+approve every document before you give it to patients. Until then each is a draft: every page's
+footer says "Draft: not yet approved by a clinician". Once approved, write the clinician's role
+in the document's copy (`approved_by: Clinical lead`) and the next `review_by` date;
+`handouts validate --strict` passes when no draft and no overdue review is left.
 """

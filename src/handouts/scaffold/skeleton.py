@@ -2,7 +2,8 @@
 
 A document skeleton has every section its kind needs and short placeholder text that says it is
 a placeholder; it validates, builds and passes `lint --strict` as it is, so a clinic sees the
-new document in its catalogue at once and replaces the text section by section.
+new document in its catalogue at once and replaces the text section by section. It is a draft
+(`approved_by` empty), so `validate --strict` refuses it until a clinician has approved it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from handouts.scaffold.brand import BrandDetails, check_brand, check_id
 KINDS = ("info", "aftercare", "consent")
 CONSENT_PARTS = ("treatment", "benefits", "risks", "alternatives", "questions", "withdrawal")
 DRAFT_VERSION = "0.1"
+# A new document's first review date: a year after it takes effect.
+REVIEW_AFTER_DAYS = 365
 
 # Placeholder wording per language: plainly placeholders, no clinical statement in any of them.
 WORDS: dict[str, dict[str, Any]] = {
@@ -48,9 +51,12 @@ WORDS: dict[str, dict[str, Any]] = {
         },
         "checklist": (
             "Health questions (placeholder)",
-            "Placeholder text. Ask the patient to answer each one.",
+            "Placeholder text. Ask for an answer to each one.",
         ),
-        "statement": "Placeholder text. Write what the patient agrees to by signing.",
+        "statement": "Placeholder text. Write what you agree to when you sign.",
+        "source": "Placeholder: the title of the page or guidance these facts come from",
+        "key_points": ["Placeholder: the main thing you should know."],
+        "action": ("Placeholder: what to do", "Placeholder text. Say what you should do, step by step."),
     },
     "fr": {
         "title": {
@@ -87,7 +93,10 @@ WORDS: dict[str, dict[str, Any]] = {
             "Questions de santé (à remplacer)",
             "Texte à remplacer. Demandez une réponse à chaque question.",
         ),
-        "statement": "Texte à remplacer. Écrivez ce que la personne accepte en signant.",
+        "statement": "Texte à remplacer. Écrivez ce que vous acceptez en signant.",
+        "source": "Texte à remplacer : le titre de la page ou du guide d'où viennent ces faits",
+        "key_points": ["Texte à remplacer : la chose principale à savoir."],
+        "action": ("Texte à remplacer : quoi faire", "Texte à remplacer. Dites quoi faire, étape par étape."),
     },
 }
 
@@ -115,6 +124,10 @@ def document_skeleton(
     }
     if translates is not None:
         doc["translates"] = translates
+    # A new document is a draft: no clinician has approved it (validate --strict says so).
+    doc["review_by"] = effective + dt.timedelta(days=REVIEW_AFTER_DAYS)
+    doc["approved_by"] = ""
+    doc["sources"] = [{"title": words["source"]}]
     doc["summary"] = words["summary"]
     if kind == "consent":
         doc["sections"] = {
@@ -133,7 +146,10 @@ def document_skeleton(
         sections.append(
             {"heading": words["exercises"], "paragraphs": [words["exercises_text"]], "write_in_lines": 4}
         )
-        sections.append({"heading": words["urgent"], "urgent": True, "paragraphs": [words["urgent_text"]]})
+        sections.insert(0, {"heading": words["urgent"], "urgent": True, "paragraphs": [words["urgent_text"]]})
+        title, text = words["action"]
+        sections.append({"heading": words["heading"].format(n=3), "steps": [{"title": title, "text": text}]})
+    doc["key_points"] = list(words["key_points"])
     doc["sections"] = sections
     return doc
 
