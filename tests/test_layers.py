@@ -101,16 +101,22 @@ def test_a_project_document_replaces_the_starter_document_in_every_language(make
 
 
 def test_only_regular_files_and_project_paths_are_served(tiny: Path) -> None:
+    from handouts.confine import RefusedFile
+
     layers = layers_of(tiny)
     (tiny / "templates/styles").mkdir(parents=True)
     (tiny / "templates/styles/folder.css").mkdir()  # a folder named like a stylesheet
-    os.mkfifo(tiny / "templates/styles/pipe.css")  # a reader would block on it forever
     assert layers.find("templates/styles/folder.css") is None
-    assert layers.find("templates/styles/pipe.css") is None
     assert {s.rel for s in layers.listing("templates/styles", "*.css")} == {
         "templates/styles/handout.css",
         "templates/styles/large-print.css",
     }
+    os.mkfifo(tiny / "templates/styles/pipe.css")  # a reader would block on it forever
+    # Refused by name, never skipped in silence (nor served by the theme's file instead).
+    with pytest.raises(RefusedFile, match=r"^templates/styles/pipe.css: not a regular file"):
+        layers.find("templates/styles/pipe.css")
+    with pytest.raises(RefusedFile, match="pipe.css"):
+        layers.listing("templates/styles", "*.css")
     for bad in ("templates/../handouts.yaml", "/etc/passwd", "out/manifest.json", "src/handouts/layers.py"):
         with pytest.raises(ValueError):
             layers.find(bad)
@@ -123,9 +129,12 @@ def test_a_stylesheets_font_is_served_from_whichever_layer_serves_it(tiny: Path)
     css = override(tiny, "templates/styles/handout.css")
     # url(../fonts/HandoutsFields.ttf) in the project's stylesheet: the project has no fonts/.
     asked = css.parent / "../fonts/HandoutsFields.ttf"
-    assert layers.serve(asked) == THEME / "fonts/HandoutsFields.ttf"
+    theirs = THEME / "fonts/HandoutsFields.ttf"
+    assert layers.serve(asked) == (theirs.resolve(), theirs.read_bytes())
     font = override(tiny, "templates/fonts/HandoutsFields.ttf")
-    assert layers.serve(THEME / "styles/../fonts/HandoutsFields.ttf") == font  # the project's now
+    font.write_bytes(font.read_bytes() + b"\0")
+    # the project's now: its path and its bytes
+    assert layers.serve(THEME / "styles/../fonts/HandoutsFields.ttf") == (font.resolve(), font.read_bytes())
     assert layers.serve(Path("/etc/passwd")) is None
     assert layers.serve(tiny / "handouts.yaml") is None  # the project root is not a layer
 

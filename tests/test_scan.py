@@ -565,3 +565,16 @@ def test_cli_needs_review_exit_code(project: Path, tmp_path: Path) -> None:
     ss.write_pdf(scan_of(project, ss.Filling({"metal-allergy": "both"}), 21), path, dpi=DPI)
     code, out, _ = run_cli(project, "screen", str(path))
     assert code == 6 and "NEEDS-REVIEW" in out and "UNCLEAR metal-allergy: both boxes marked" in out
+
+
+def test_a_pipe_named_like_a_scan_is_refused_without_reading(project: Path, tmp_path: Path) -> None:
+    """A FIFO named page.png (nothing ever writes to it): one line, exit 2, no hang, for screen and archive."""
+    import os
+
+    pipe = tmp_path / "page.png"
+    os.mkfifo(pipe)
+    for command in (("screen", str(pipe)), ("archive", str(pipe), "-o", str(tmp_path / "r.pdf"))):
+        code, out, err = run_cli(project, *command)
+        assert code == 2, (command, out, err)
+        assert str(pipe) in out + err and "Traceback" not in out + err
+    assert not (tmp_path / "r.pdf").exists()

@@ -179,18 +179,31 @@ def test_a_damaged_snapshot_means_the_full_path_not_a_crash(built_project: Path,
     assert quick(root) is not None
 
 
-def test_a_new_file_in_a_symlinked_folder_means_the_full_path(built_project: Path, tmp_path: Path) -> None:
-    outside = tmp_path / "shared-docs"
-    outside.mkdir()
+def test_a_new_file_in_a_symlinked_folder_means_the_full_path(built_project: Path) -> None:
+    # A folder linked from elsewhere inside the project: followed, by the loader and the snapshot.
     root = built_project
-    (root / "content/documents/shared").symlink_to(outside, target_is_directory=True)
+    shared = root / "content/library/shared"
+    shared.mkdir(parents=True)
+    (root / "content/documents/shared").symlink_to("../library/shared", target_is_directory=True)
     assert run_cli(root, "build")[0] == 0
     assert quick(root) is not None
     info = (root / "content/documents/tiny-info/en.yaml").read_text()
-    (outside / "en.yaml").write_text(info.replace("id: tiny-info", "id: shared"))
+    (shared / "en.yaml").write_text(info.replace("id: tiny-info", "id: shared"))
     assert quick(root) is None  # the loader follows the link: so does the snapshot
     code, _, err = run_cli(root, "build")
     assert code == 0 and "built 2" in err, err
+
+
+def test_a_folder_linked_from_outside_the_project_is_refused(built_project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "shared-docs"
+    outside.mkdir()
+    info = (built_project / "content/documents/tiny-info/en.yaml").read_text()
+    (outside / "en.yaml").write_text(info.replace("id: tiny-info", "id: shared"))
+    (built_project / "content/documents/shared").symlink_to(outside, target_is_directory=True)
+    code, _, err = run_cli(built_project, "build")
+    assert code == 2
+    assert "content/documents/shared" in err and "outside templates/ and content/" in err, err
+    assert "Traceback" not in err
 
 
 def test_long_dates_are_babels_own_or_left_to_babel() -> None:

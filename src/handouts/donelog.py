@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from handouts.atomic import atomic_write
-from handouts.errors import UsageError
+from handouts.confine import MAX_FILE_BYTES, read_file
+from handouts.errors import ProjectError, UsageError
 
 
 class DoneLog:
@@ -34,11 +35,11 @@ class DoneLog:
         self.entries: dict[str, Any] = {}
         if self.path.exists():
             try:
-                data = json.loads(self.path.read_text("utf-8"))
+                data = json.loads(read_file(self.path, None, str(self.path), MAX_FILE_BYTES).decode("utf-8"))
                 entries = data[self.SECTION]
                 assert isinstance(entries, dict)
                 self.entries = {str(k): v for k, v in entries.items()}
-            except (OSError, ValueError, KeyError, TypeError, AssertionError):
+            except (ProjectError, ValueError, KeyError, TypeError, AssertionError):
                 raise UsageError(
                     "{path}: not a {what} handouts can read; without it, {risk}: "
                     "restore it, or move it away to {again}",

@@ -13,8 +13,10 @@ language of it (a half-replaced document would mix two versions of the wording).
 
 This module is the one place where a project path becomes a file on disk: `Layers.find`,
 `.listing`, `.documents` and `.serve` all admit files through `_admit`, and `read` is the
-one bounded read. Kept light on purpose (the build snapshot uses it): no pydantic, Jinja or
-WeasyPrint imports.
+one bounded read. Both apply confine.py's rule with the layer's fence: a project's files stay
+inside its templates/ and content/ (links between them are fine), a package's inside the
+package; a link out, or anything that is not a regular file, is refused with an error naming
+it. Kept light on purpose (the build snapshot uses it): no pydantic, Jinja or WeasyPrint imports.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from handouts import confine
+from handouts.confine import MAX_FILE_BYTES
 from handouts.errors import ProjectError, shown
 from handouts.project import Project, peek_settings
 
@@ -36,8 +41,6 @@ STARTER_ORIGIN = "starter"
 AREAS = ("templates", "content")
 PROJECT_ONLY = ("content/brands/",)
 DOCUMENTS = "content/documents"
-# Any file read through the layers: templates, stylesheets, fonts, logos and YAML are far smaller.
-MAX_FILE_BYTES = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,16 @@ class Layer:
     origin: str  # "project", "theme default", "starter"
     area: str
     root: Path
+    # The resolved folders its files must stay in (confine.py); empty: the root itself.
+    bounds: tuple[Path, ...] = ()
 
     @property
     def packaged(self) -> bool:
         return self.origin != PROJECT
+
+    @property
+    def fence(self) -> tuple[Path, ...]:
+        return self.bounds or (self.root.resolve(),)
 
 
 @dataclass(frozen=True)
@@ -70,8 +79,13 @@ class Source:
         return not self.layer.packaged
 
 
-def files_below(folder: Path, suffix: str = "") -> list[Path]:
-    """Every file below folder, through symlinked folders too (as the content loader's globs go)."""
+def files_below(folder: Path, suffix: str = "", fence: tuple[Path, ...] = ()) -> list[Path]:
+    """Every file below folder, through symlinked folders that stay inside fence (default: folder).
+
+    A symlinked folder that leads out of the fence is not walked: it is listed itself, as
+    an entry, so the caller's check refuses it by name (the loader's globs would follow it).
+    """
+    fence = fence or (folder.resolve(),)
     found = []
     seen: set[str] = set()
     for parent, dirs, names in os.walk(folder, followlinks=True):
@@ -80,7 +94,13 @@ def files_below(folder: Path, suffix: str = "") -> list[Path]:
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        walked = []
+        for name in sorted(d for d in dirs if d != "__pycache__"):
+            if confine.inside(Path(os.path.realpath(Path(parent, name))), fence):
+                walked.append(name)
+            else:
+                found.append(Path(parent, name))
+        dirs[:] = walked
         found += [Path(parent, n) for n in names if n.endswith(suffix)]
     return sorted(found)
 
@@ -92,25 +112,35 @@ _NOT_THEME_FILES = (".py", ".pyc")
 def _admit(layer: Layer, path: Path) -> bool:
     """Whether a file found in a layer may be used: the one rule every lookup goes through.
 
-    Today: it exists and is a regular file (after symlinks; a device or a folder is not),
-    and in a package's layer it is not Python code. The hardening of issue 20 adds its
-    confinement here (resolved, still inside its layer).
+    Nothing there, or a folder: no. A regular file that resolves inside the layer's fence
+    (and, in a package's layer, is not Python code): yes. Anything else, a link out of the
+    fence or a device, pipe or socket, raises confine.RefusedFile naming it: it is never
+    skipped in silence, nor replaced by another layer's file.
     """
     if layer.packaged and (path.suffix in _NOT_THEME_FILES or "__pycache__" in path.parts):
         return False
-    return path.is_file()
+    return confine.check(path, layer.fence, _label(layer, path)) is not None
+
+
+def _label(layer: Layer, path: Path) -> str:
+    """A file as errors name it: its project path for a project's file, else its path."""
+    if not layer.packaged:
+        try:
+            inner = path.relative_to(layer.root).as_posix()
+        except ValueError:
+            return str(path)
+        return f"{layer.area}/{inner}" if layer.area else inner
+    return str(path)
 
 
 def read(source: Source, limit: int = MAX_FILE_BYTES) -> bytes:
-    """A source's bytes, reading at most limit (plus one byte to tell it is too large)."""
-    try:
-        with open(source.path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise ProjectError(f"{source.path}: cannot read: {exc.strerror}") from exc
-    if len(data) > limit:
-        raise ProjectError(f"{source.path}: larger than {limit // 1_000_000} MB; is it the right file?")
-    return data
+    """A source's bytes, through the layer's fence; refused before reading when over limit."""
+    return confine.read_file(source.path, source.layer.fence, _label(source.layer, source.path), limit)
+
+
+def hash_source(digest: Any, source: Source) -> int:
+    """Feed a source's bytes to digest in chunks, through the layer's fence; return their count."""
+    return confine.hash_file(digest, source.path, source.layer.fence, _label(source.layer, source.path))
 
 
 def _split(rel: str) -> tuple[str, str]:
@@ -191,22 +221,34 @@ class Layers:
                     chosen[folder.name] = files
         return [source for doc_id in sorted(chosen) for source in chosen[doc_id]]
 
-    def serve(self, path: Path) -> Path | None:
-        """For a file a rendered document asks for: the file its project path resolves to, or None.
+    def serve(self, path: Path) -> tuple[Path, bytes] | None:
+        """For a file a rendered document asks for: the file serving its project path and its bytes.
 
+        None when no layer serves it; confine.RefusedFile when the file that does is refused.
         A stylesheet's `url(../fonts/F.ttf)` is asked for next to wherever the stylesheet came
         from; it is served from whichever layer serves `templates/fonts/F.ttf`.
         """
         source = self.source_of(path)
-        return source.path if source is not None else None
+        if source is None:
+            return None
+        # Its place in the layer, not where a link inside the project leads: a stylesheet's
+        # relative url(../fonts/F.ttf) must stay in the project path space (templates/...).
+        return Path(os.path.abspath(source.path)), read(source)
 
     def source_of(self, path: Path) -> Source | None:
         """The source serving the project path that a file inside some layer stands for."""
-        resolved = path.resolve()
-        for layer in self.stack:
-            root = layer.root.resolve()
-            if resolved.is_relative_to(root) and resolved != root:
-                return self.find(f"{layer.area}/{resolved.relative_to(root).as_posix()}")
+        # As named first (a link inside the project keeps its project path), then resolved (a
+        # layer's folder reached through a link, as WeasyPrint may give it); find() then admits
+        # the file by the one rule, whichever way it was named.
+        named = Path(os.path.abspath(path))
+        for asked, place in (
+            (named, lambda root: Path(os.path.abspath(root))),
+            (path.resolve(), Path.resolve),
+        ):
+            for layer in self.stack:
+                root = place(layer.root)
+                if asked.is_relative_to(root) and asked != root:
+                    return self.find(f"{layer.area}/{asked.relative_to(root).as_posix()}")
         return None
 
     def project_source(self, path: Path) -> Source:
@@ -225,7 +267,7 @@ class Layers:
         """Every file of every layer, shadowed ones too (layer, project path, file): for the snapshot."""
         files = []
         for layer in self.stack:
-            for path in files_below(layer.root):
+            for path in files_below(layer.root, fence=layer.fence):
                 if layer.packaged and path.suffix in _NOT_THEME_FILES:
                     continue  # the package's code is in the snapshot's code digest already
                 files.append((layer, f"{layer.area}/{path.relative_to(layer.root).as_posix()}", path))
@@ -286,14 +328,20 @@ def _package_folder(name: str, package: str) -> Path:
     return Path(locations[0])
 
 
+def settings_layer(project: Project) -> Layer:
+    """The layer of handouts.yaml: the project's own; it may link into templates/ or content/ only."""
+    return Layer(PROJECT, "", project.root, project.settings_fence)
+
+
 def for_project(project: Project, theme: str = DEFAULT_THEME, starter_documents: bool = True) -> Layers:
     """The layers of a project that uses `theme` (raise UnknownTheme when it is not installed)."""
-    stack = [Layer(PROJECT, "templates", project.templates)]
+    fence = project.fence
+    stack = [Layer(PROJECT, "templates", project.templates, fence)]
     if theme != DEFAULT_THEME:
         stack.append(Layer(f"theme {theme}", "templates", theme_folder(theme)))
     stack += [
         Layer(f"theme {DEFAULT_THEME}", "templates", theme_folder(DEFAULT_THEME)),
-        Layer(PROJECT, "content", project.content),
+        Layer(PROJECT, "content", project.content, fence),
         Layer(STARTER_ORIGIN, "content", STARTER),
     ]
     return Layers(project, theme, tuple(stack), starter_documents)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from handouts.confine import MAX_YAML_BYTES, read_file
 from handouts.errors import ProjectError
 
 CONFIG_FILE = "handouts.yaml"
@@ -32,6 +34,21 @@ class Project:
     @property
     def config_file(self) -> Path:
         return self.root / CONFIG_FILE
+
+    @property
+    def fence(self) -> tuple[Path, ...]:
+        """Where the project's own files must stay (confine.py): its templates/ and content/.
+
+        From the resolved project folder, not from those folders resolved: a templates/ that
+        is itself a link out of the project is refused like any file that is.
+        """
+        root = self.root.resolve()
+        return (root / "templates", root / "content")
+
+    @property
+    def settings_fence(self) -> tuple[Path, ...]:
+        """handouts.yaml's fence: the file itself, or a link into templates/ or content/."""
+        return (self.root.resolve() / CONFIG_FILE, *self.fence)
 
     def rel(self, path: Path) -> str:
         try:
@@ -68,14 +85,15 @@ def peek_settings(project: Project) -> dict[str, Any] | None:
     For the quick paths only (the snapshot); the full path validates the file with its model.
     """
     path = project.config_file
-    if not path.exists():
+    if not os.path.lexists(path):
         return {}
     import yaml
 
     try:
-        data = yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError):
-        return None
+        raw = read_file(path, project.settings_fence, CONFIG_FILE, MAX_YAML_BYTES)
+        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (ProjectError, yaml.YAMLError):
+        return None  # the full path says what is wrong
     if data is None:
         return {}
     return data if isinstance(data, dict) else None

@@ -17,7 +17,9 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from handouts import __version__
+from handouts.confine import hash_file
 from handouts.content.catalogue import Catalogue
+from handouts.errors import ProjectError
 from handouts.layers import Source, files_below
 from handouts.render.html import content_inputs, fingerprint, stylesheets
 from handouts.render.outputs import OutputSpec
@@ -71,7 +73,12 @@ def code_digest(folders: tuple[Path, ...]) -> str:
     """Hash of every module below the folders: names relative to their stage, and bytes."""
     digest = hashlib.sha256()
     for folder in folders:
+        fence = (folder.resolve(),)
         for path in files_below(folder, suffix=".py"):
             digest.update(f"{folder.name}/{path.relative_to(folder).as_posix()}\0".encode())
-            digest.update(path.read_bytes() + b"\0")
+            try:
+                hash_file(digest, path, fence, str(path))  # in chunks; never out of the package
+            except ProjectError:
+                digest.update(b"<refused>")
+            digest.update(b"\0")
     return digest.hexdigest()[:16]

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from handouts.atomic import atomic_write
+from handouts.confine import MAX_FILE_BYTES, hash_file, read_file
+from handouts.errors import ProjectError
 from handouts.render.formmap import map_path
 
 MANIFEST = "manifest.json"
@@ -44,12 +46,13 @@ def read_manifest(out_dir: Path) -> dict[str, Entry]:
 
 def read_record(out_dir: Path) -> tuple[dict[str, Entry], Any]:
     """The manifest's entries by path and its snapshot (see snapshot.py), if any."""
-    try:
-        data = json.loads((out_dir / MANIFEST).read_text("utf-8"))
+    path = out_dir / MANIFEST
+    try:  # a regular file of bounded size (a manifest linked to /dev/zero is just unreadable)
+        data = json.loads(read_file(path, None, str(path), MAX_FILE_BYTES).decode("utf-8"))
         if data.get("format") != FORMAT:
             return {}, None
         return {e["path"]: Entry(**e) for e in data["outputs"]}, data.get("snapshot")
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (ProjectError, ValueError, TypeError, KeyError, AttributeError):
         return {}, None
 
 
@@ -73,12 +76,12 @@ def file_matches(out: Path, entry: Entry | None) -> bool:
     if entry is None or not map_kept(out, entry):
         return False
     path = out / entry.path
-    try:
-        if path.stat().st_size != entry.bytes:
-            return False
-        return hashlib.sha256(path.read_bytes()).hexdigest() == entry.sha256
-    except OSError:
+    digest = hashlib.sha256()
+    try:  # in chunks, a regular file only, never past the size the manifest says
+        hash_file(digest, path, None, str(path), max(entry.bytes, 1))
+    except ProjectError:
         return False
+    return digest.hexdigest() == entry.sha256
 
 
 def map_kept(out: Path, entry: Entry) -> bool:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import handouts
-from handouts import layers
+from handouts import confine, layers
 from handouts.atomic import TMP_SUFFIX
 from handouts.build.index import CatalogueIndex
 from handouts.build.manifest import Entry, extra_files, file_matches, read_record
@@ -58,7 +58,8 @@ def base_digest(project: Project) -> str:
     """
     h = hashlib.sha256(_environment_digest().encode())
     h.update(f"SOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}\0".encode())
-    _add_file(h, project.rel(project.config_file), project.config_file)
+    settings = project.rel(project.config_file)
+    _add_file(h, settings, project.config_file, project.settings_fence, settings)
     try:
         stack = layers.peeked(project)
     except ProjectError:
@@ -67,7 +68,7 @@ def base_digest(project: Project) -> str:
         return h.hexdigest()
     h.update(f"theme={stack.theme}\0".encode())
     for layer, rel, path in stack.every_file():
-        _add_file(h, f"{layer.origin}:{rel}", path)
+        _add_file(h, f"{layer.origin}:{rel}", path, layer.fence, rel if not layer.packaged else None)
     return h.hexdigest()
 
 
@@ -82,8 +83,9 @@ def _environment_digest() -> str:
     for name in _installed_packages():
         h.update(name.encode() + b"\0")
     package = Path(handouts.__file__).parent
+    fence = (package.resolve(),)
     for path in files_below(package, suffix=".py"):
-        _add_file(h, path.relative_to(package).as_posix(), path)
+        _add_file(h, path.relative_to(package).as_posix(), path, fence, refuse=False)
     return h.hexdigest()
 
 
@@ -91,18 +93,40 @@ def digest(base: str, external: Iterable[str] = ()) -> str:
     """The base digest together with input files outside the project folders (rare)."""
     h = hashlib.sha256(base.encode())
     for name in sorted(external):
-        _add_file(h, name, Path(name))
+        # Named by the manifest, not found by a walk: anything odd there only means "not current".
+        _add_file(h, name, Path(name), None, refuse=False)
     return h.hexdigest()
 
 
-def _add_file(h: Any, name: str, path: Path) -> None:
-    try:
-        data = path.read_bytes()
-    except OSError:
+def _add_file(
+    h: Any,
+    name: str,
+    path: Path,
+    fence: tuple[Path, ...] | None,
+    label: str | None = None,
+    *,
+    refuse: bool = True,
+) -> None:
+    """Hash a file's name, bytes (in chunks) and length, by confine.py's rule.
+
+    Nothing there (a dangling link inside the fence too) counts as absent; a link out of the
+    fence or a device, pipe or socket raises RefusedFile (with refuse=False: counts as refused).
+    """
+    if not os.path.lexists(path):
         h.update(f"{name}\0<absent>\0".encode())
         return
-    h.update(f"{name}\0{len(data)}\0".encode())
-    h.update(data)
+    h.update(f"{name}\0".encode())
+    try:
+        if fence is not None and confine.check(path, fence, label or str(path)) is None:
+            h.update(b"<absent>\0")
+            return
+        size = confine.hash_file(h, path, fence, label or str(path))
+    except ProjectError:
+        if refuse:
+            raise
+        h.update(b"<refused>\0")
+        return
+    h.update(f"\0{size}\0".encode())
 
 
 def _installed_packages() -> list[str]:

@@ -213,11 +213,11 @@ def archive(
     register = _register(project_root)
     screened, pdf, sealed = result.screen, result.pdf, ""
     if project_root is not None:
-        from handouts.intake.screen import check_signature, current_content
+        from handouts.intake.screen import check_signature, current_content, read_pdf
 
         current = current_content(project_root, result.screen.form) if result.screen.form else None
         if not scan:  # paper carries no signature to check
-            screened = check_signature(result.screen, filled.read_bytes(), project_root, current, password)
+            screened = check_signature(result.screen, read_pdf(filled), project_root, current, password)
     if screened.status == "tampered":  # never seal changed answers (or a form with scripts) as the record
         from handouts.errors import TamperedError
 

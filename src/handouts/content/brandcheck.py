@@ -10,6 +10,8 @@ colour is unreadable on white.
 from __future__ import annotations
 
 import difflib
+import io
+import os
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -17,6 +19,8 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from handouts import confine
+from handouts.confine import MAX_LOGO_BYTES, RefusedFile
 from handouts.content.models import SLUG_CHARS, Brand
 from handouts.content.yamlsrc import YamlFile
 from handouts.errors import Problem, shown
@@ -69,25 +73,39 @@ def check_brand(project: Project, brand_id: str, brand: Brand, yf: YamlFile) -> 
 
 
 def _check_logo(project: Project, path: Path, problem: Callable[..., None]) -> None:
-    logo = path.resolve()
-    if not logo.is_relative_to(project.content.resolve()):
+    # Named inside content/ (no `..` out of it); what it links to stays in the project's folders.
+    if not confine.inside(Path(os.path.abspath(path)), (Path(os.path.abspath(project.content)),)):
         problem(("logo",), "logo: the file must be inside content/ (e.g. content/brands/assets/)")
         return
-    if not logo.is_file():
-        problem(("logo",), f"logo: file not found: {project.rel(logo)}")
+    label = project.rel(Path(os.path.abspath(path)))
+    try:
+        found = confine.check(path, project.fence, label)
+        data = confine.read_file(path, project.fence, label, MAX_LOGO_BYTES) if found else None
+    except RefusedFile as exc:
+        problem(("logo",), f"logo: {exc}")
         return
-    message, warning = image_problem(logo)
+    if data is None:
+        problem(("logo",), f"logo: file not found: {label}")
+        return
+    message, warning = image_problem(path, data)
     if message:
-        problem(("logo",), f"logo: {project.rel(logo)} {message}", warning=warning)
+        problem(("logo",), f"logo: {label} {message}", warning=warning)
 
 
-def image_problem(path: Path) -> tuple[str | None, bool]:
-    """Why path is not the image its name says (and whether that is only a warning), or None."""
+def image_problem(path: Path, data: bytes | None = None) -> tuple[str | None, bool]:
+    """Why path (or data, its bytes) is not the image its name says (and if that is only a warning)."""
     suffix = path.suffix.lower()
+    if suffix not in IMAGE_FORMATS and suffix != ".svg":
+        return "is not a PNG, JPEG or SVG file: export the logo in one of those", False
+    if data is None:
+        try:
+            data = confine.read_file(path, None, str(path), MAX_LOGO_BYTES)
+        except RefusedFile as exc:
+            return exc.reason, False
     if suffix == ".svg":
         try:
-            root = ET.parse(path).getroot()
-        except (ET.ParseError, OSError, ValueError) as exc:
+            root = ET.fromstring(data)
+        except (ET.ParseError, ValueError) as exc:
             return (
                 f"is not a readable SVG image ({shown(str(exc))}): export the logo again as SVG or PNG",
                 False,
@@ -96,13 +114,11 @@ def image_problem(path: Path) -> tuple[str | None, bool]:
             tag = root.tag.rsplit("}", 1)[-1]
             return f"is not an SVG image (it holds <{shown(tag)}>): export the logo as SVG or PNG", False
         return None, False
-    expected = IMAGE_FORMATS.get(suffix)
-    if expected is None:
-        return "is not a PNG, JPEG or SVG file: export the logo in one of those", False
+    expected = IMAGE_FORMATS[suffix]
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data)) as image:
             found = image.format
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):

@@ -7,6 +7,7 @@ project's own file where it has one, else its theme's or the package's starter c
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from handouts.content.models import (
 )
 from handouts.content.yamlsrc import YamlFile, YamlProblem, load_yaml, problem_for
 from handouts.errors import ContentError, Problem, ProjectError, choose, choose_brand, shown
-from handouts.layers import DOCUMENTS, PROJECT, Layer, Layers, Source, UnknownTheme, for_project
+from handouts.layers import DOCUMENTS, Layers, Source, UnknownTheme, for_project, settings_layer
 from handouts.project import Project
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,6 @@ log = logging.getLogger(__name__)
 # Messages the code itself prints (packets' "Prepared for ..." line): templates are checked
 # by Jinja's strict undefined, these here.
 CODE_MESSAGES = ("prepared_for", "therapist", "area_label")
-
-# handouts.yaml belongs to no layer: it is the project's own, and says which layers there are.
-_NO_LAYER = Layer(PROJECT, "content", Path("."))
 
 M = TypeVar("M")
 
@@ -158,9 +156,10 @@ class _Loader:
         # Document files (the project's or the starter's): their problems stay with their document.
         self.document_files: set[Path] = set()
 
-    def yaml(self, path: Path) -> YamlFile | None:
+    def yaml(self, source: Source) -> YamlFile | None:
+        path = source.path
         try:
-            return load_yaml(path, self.project.root)
+            return load_yaml(path, self.project.root, source.layer.fence)
         except YamlProblem as exc:
             self.problems.append(problem_for(path, self.project.root, exc))
             self.failed.add(path)
@@ -172,7 +171,7 @@ class _Loader:
 
     def model(self, source: Source, model: type[BaseModel], data: Any = None) -> Loaded[Any] | None:
         path = source.path
-        yf = self.yaml(path)
+        yf = self.yaml(source)
         if yf is None:
             return None
         if not isinstance(yf.data, Mapping):
@@ -189,8 +188,8 @@ def load_config(project: Project) -> ProjectConfig:
     """Only handouts.yaml's settings (for commands that need no content); ContentError if bad."""
     loader = _Loader(project)
     config_path = project.config_file
-    source = Source(project.rel(config_path), config_path, _NO_LAYER)
-    loaded = loader.model(source, ProjectConfig) if config_path.exists() else None
+    source = Source(project.rel(config_path), config_path, settings_layer(project))
+    loaded = loader.model(source, ProjectConfig) if os.path.lexists(config_path) else None
     if loader.problems and any(not p.warning for p in loader.problems):
         raise ContentError(loader.problems)
     return loaded.model if loaded is not None else ProjectConfig()
@@ -206,8 +205,9 @@ def load_catalogue(project: Project, *, strict: bool = True) -> Catalogue:
     config = ProjectConfig()
     config_path = project.config_file
     settings = None
-    if config_path.exists():
-        loaded_config = loader.model(Source(project.rel(config_path), config_path, _NO_LAYER), ProjectConfig)
+    if os.path.lexists(config_path):  # a dangling link too: it is refused, not ignored
+        settings_source = Source(project.rel(config_path), config_path, settings_layer(project))
+        loaded_config = loader.model(settings_source, ProjectConfig)
         if loaded_config is not None:
             config, settings = loaded_config.model, loaded_config.file
         # Broken settings: the rest is read with the defaults, so every problem shows at once.
@@ -282,7 +282,7 @@ def _load_messages(
                 message = f"not built: handouts.yaml's 'languages' leaves out '{path.stem}'"
                 loader.problems.append(Problem(loader.project.rel(path), None, message, warning=True))
             continue
-        yf = loader.yaml(path)
+        yf = loader.yaml(source)
         if yf is None:
             continue
         data = yf.data
@@ -370,7 +370,7 @@ def _load_documents(
                 loader.problems.append(Problem(loader.project.rel(path), None, message, warning=True))
             continue  # a starter translation into a language this project does not build
         loader.document_files.add(path)
-        yf = loader.yaml(path)
+        yf = loader.yaml(source)
         if yf is None:
             continue
         if not isinstance(yf.data, dict):

@@ -9,11 +9,12 @@ from typing import Any
 
 import yaml
 
+from handouts.confine import MAX_YAML_BYTES, RefusedFile, read_file
 from handouts.content.syntax import explain_syntax
 from handouts.errors import Problem, shown
 
 # Bounds that stop alias bombs ("billion laughs") and absurd files long before memory suffers.
-MAX_FILE_BYTES = 2_000_000
+MAX_FILE_BYTES = MAX_YAML_BYTES
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 
@@ -119,15 +120,17 @@ _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALAR_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
-def load_yaml(path: Path, root: Path) -> YamlFile:
-    """Parse path as YAML; raise YamlProblem with a line number on any failure."""
+def load_yaml(path: Path, root: Path, fence: Sequence[Path] | None = None) -> YamlFile:
+    """Parse path as YAML; raise YamlProblem with a line number on any failure.
+
+    The file is read through confine.py's rule: it must stay inside fence (default: root),
+    be a regular file, and be at most MAX_FILE_BYTES, which stat() tells before any read.
+    """
     rel = _relative(path, root)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise YamlProblem(f"cannot read file: {exc.strerror}", None) from exc
-    if len(raw) > MAX_FILE_BYTES:
-        raise YamlProblem(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB", None)
+        raw = read_file(path, fence if fence is not None else (root.resolve(),), rel, MAX_FILE_BYTES)
+    except RefusedFile as exc:
+        raise YamlProblem(exc.reason, None) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -26,6 +26,7 @@ from handouts.intake.screen import (
     evaluate,
     pdf_errors,
     read_form,
+    read_pdf,
 )
 
 ARCHIVE_SUFFIX = "-archive.pdf"
@@ -70,10 +71,7 @@ def archive_form(path: Path, password: str | None = None) -> ArchiveResult:
     form = read_form(path, password)
     screened = evaluate(path, form, None)
     archived = archived_date(form[1]["values"].get("patient.date"))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PdfInputError(f"{path}: cannot read: {exc.strerror}") from exc
+    data = read_pdf(path)
     try:
         with bounded_decoding():
             pdf, pages, drawn = build_record(data, password, form[0], archived)

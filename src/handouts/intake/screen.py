@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from handouts.confine import FileTooLarge, RefusedFile, read_file
 from handouts.errors import SCREEN_EXIT, PdfInputError, Spelling, TamperedError, as_is
 
 MAX_PDF_BYTES = 20_000_000
@@ -137,6 +138,19 @@ def pdf_errors() -> tuple[type[BaseException], ...]:
     return (PyPdfError, *PDF_ERRORS)
 
 
+def read_pdf(path: Path, limit: int = MAX_PDF_BYTES) -> bytes:
+    """A PDF the user names: a regular file (not /dev/zero, not a pipe), its size told by stat() first."""
+    try:
+        data = read_file(path, None, str(path), limit)
+    except FileTooLarge:
+        raise PdfInputError(f"{path}: larger than {limit // 1_000_000} MB, not a consent form") from None
+    except RefusedFile as exc:
+        raise PdfInputError(f"{path}: {exc.reason}") from None
+    if not data:
+        raise PdfInputError(f"{path}: empty file, not a PDF")
+    return data
+
+
 def bounded_decoding() -> Any:
     """A context in which pypdf decodes no stream (nor, in all, work) beyond MAX_DECODED_BYTES."""
     from pypdf import apply_configuration
@@ -156,15 +170,7 @@ def bounded_decoding() -> Any:
 
 def read_form(path: Path, password: str | None = None) -> tuple[FormInfo, dict[str, Any], list[str]]:
     """Return the form's provenance, its field values, and the checklist ids it was built with."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise PdfInputError(f"{path}: cannot read: {exc.strerror}") from exc
-    if size == 0:
-        raise PdfInputError(f"{path}: empty file, not a PDF")
-    if size > MAX_PDF_BYTES:
-        raise PdfInputError(f"{path}: larger than {MAX_PDF_BYTES // 1_000_000} MB, not a consent form")
-    return read_form_data(path.read_bytes(), str(path), password)
+    return read_form_data(read_pdf(path), str(path), password)
 
 
 def read_form_data(
@@ -359,7 +365,7 @@ def screen_path(path: Path, project_root: Path | None, password: str | None = No
         form = read_form(path, password)
         current = current_content(project_root, form[0])
         result = evaluate(path, form, current)
-        return check_signature(result, path.read_bytes(), project_root, current, password)
+        return check_signature(result, read_pdf(path), project_root, current, password)
     except PdfInputError as exc:
         return _unreadable_or_tampered(str(path), exc, _read_quietly(path), project_root, password)
     except OSError as exc:
@@ -382,8 +388,8 @@ def screen_bytes(
 
 def _read_quietly(path: Path) -> bytes:
     try:
-        return path.read_bytes() if path.stat().st_size <= MAX_PDF_BYTES else b""
-    except OSError:
+        return read_pdf(path)
+    except PdfInputError:
         return b""
 
 

@@ -74,7 +74,7 @@ def load_jargon(layers: Layers, langs: Sequence[str]) -> dict[str, JargonList]:
             continue
         path = source.path
         try:
-            yf = load_yaml(path, project.root)
+            yf = load_yaml(path, project.root, source.layer.fence)
         except YamlProblem as exc:
             problems.append(problem_for(path, project.root, exc))
             continue

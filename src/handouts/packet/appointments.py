@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from handouts.confine import FileTooLarge, RefusedFile, read_file
 from handouts.errors import Problem, UsageError
 
 T = TypeVar("T")
@@ -49,10 +50,13 @@ class Appointments:
 def read_appointments(path: Path, label: str | None = None) -> Appointments:
     """Read the CSV at path; raise UsageError when the file as a whole is unusable."""
     name = label or str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read: {exc.strerror}") from None
+    try:  # a regular file, its size told by stat() before it is read (confine.py's rule)
+        data = read_file(path, None, name, MAX_BYTES)
+    except FileTooLarge:
+        raise UsageError(f"{name}: more than {MAX_BYTES // 1_000_000} MB is more than a day's "
+                         "appointments; split the file") from None  # fmt: skip
+    except RefusedFile as exc:
+        raise UsageError(f"{name}: {exc.reason}") from None
     return parse_appointments(data, name)
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 from handouts.atomic import atomic_write, locked, remove_partials
 from handouts.build.index import CatalogueIndex
+from handouts.confine import read_file
 from handouts.content.catalogue import Catalogue, load_catalogue
 from handouts.dates import parse_date, parse_time
 from handouts.errors import Exit, HandoutsError, InputErrors, Problem, UsageError
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPORT = "report.csv"
+MAX_PACKET_BYTES = 100_000_000  # a packet already made, read again to send or print it
 DOC_SEPARATORS = re.compile(r"[\s,;|+]+")
 RowStatus = Literal["made", "skipped", "failed"]
 
@@ -208,7 +210,7 @@ def _one_row(
         if target.exists():
             result = RowResult(row.line, "skipped", name)
             needed = (mail is not None and recipient) or options.print
-            pdf = target.read_bytes() if needed else b""
+            pdf = read_file(target, None, str(target), MAX_PACKET_BYTES) if needed else b""
         else:
             packet = make_packet(project, request)
             pdf = protect(packet.pdf, options.password) if options.password else packet.pdf

@@ -193,13 +193,13 @@ def _env_name(field: str, value: Any) -> str:
 def load_settings(root: Path) -> RegisterSettings:
     """The project's register settings from handouts.yaml (defaults when it has none)."""
     from handouts.content.yamlsrc import YamlProblem, load_yaml
-    from handouts.project import CONFIG_FILE
+    from handouts.project import CONFIG_FILE, Project
 
     path = root / CONFIG_FILE
     if not path.exists():
         return RegisterSettings()
     try:
-        data = load_yaml(path, root)
+        data = load_yaml(path, root, Project(root).settings_fence)
     except YamlProblem as exc:
         raise ProjectError("{where}: {problem}", where=_where(exc.line), problem=str(exc)) from None
     if not isinstance(data.data, dict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -16,7 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from handouts import __version__
 from handouts.content.catalogue import Catalogue
 from handouts.errors import Problem, RenderError
-from handouts.layers import Layers, Source, read
+from handouts.layers import Layers, Source, hash_source
 from handouts.project import Project
 from handouts.render.loader import LayeredLoader
 from handouts.render.outputs import OutputSpec
@@ -140,7 +141,8 @@ def fingerprint(files: list[Source]) -> str:
     digest = hashlib.sha256()
     for source in files:
         digest.update(source.rel.encode() + b"\0")
-        digest.update(read(source) + b"\0")
+        hash_source(digest, source)  # in chunks, through the same fence as every read
+        digest.update(b"\0")
     return digest.hexdigest()
 
 
@@ -166,7 +168,9 @@ def render_html(cat: Catalogue, spec: OutputSpec) -> str:
         "fillable": spec.fillable,
         "large_print": spec.large,
         "generator": f"handouts {__version__}",
-        "stylesheets": [s.path.resolve().as_uri() for s in stylesheets(cat.layers, spec.large)],
+        # Where each stylesheet is in its layer, links inside the project not followed: its
+        # relative url(../fonts/F.ttf) then names the project path templates/fonts/F.ttf.
+        "stylesheets": [Path(os.path.abspath(s.path)).as_uri() for s in stylesheets(cat.layers, spec.large)],
         "logo_url": (brand_loaded.file.path.parent / brand.logo).resolve().as_uri() if brand.logo else None,
     }
     if spec.is_stamp:

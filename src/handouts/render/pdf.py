@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from handouts.errors import RenderError, UnsafeResourceError
+from handouts.errors import HandoutsError, RenderError, UnsafeResourceError
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,12 @@ def _font_config() -> Any:
     return _FONT_CONFIG
 
 
-Serve = Callable[[Path], "Path | None"]
-"""For a file a document asks for: the file to give it, or None to refuse (Layers.serve)."""
+Serve = Callable[[Path], "tuple[Path, bytes] | None"]
+"""For a file a document asks for: the file serving it and its bytes, or None (Layers.serve).
+
+It may raise a HandoutsError (a file refused by confine.py's rule): that refuses the file too,
+and its message is the one the render fails with.
+"""
 
 
 def _project_fetcher() -> type[Any]:
@@ -44,10 +48,16 @@ def _project_fetcher() -> type[Any]:
     global _fetcher_class
     if _fetcher_class is not None:
         return _fetcher_class
-    from weasyprint.urls import URLFetcher
+    import mimetypes
+
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class ProjectFetcher(URLFetcher):  # type: ignore[misc]
-        """Refuse the network and any file the project's layers do not serve."""
+        """Refuse the network and any file the project's layers do not serve; read nothing itself.
+
+        The bytes come from `serve` (the layers' one bounded, confined read), so a stylesheet,
+        font or image obeys the same rule as a template or a YAML file.
+        """
 
         def __init__(self, serve: Serve, inline: bool = False) -> None:
             protocols = {"file", "data"} if inline else {"file"}
@@ -55,15 +65,23 @@ def _project_fetcher() -> type[Any]:
             self.serve = serve
             self.inline = inline
             self.refused: list[str] = []
+            self.reasons: list[str] = []
 
         def fetch(self, url: str, headers: Any = None) -> Any:
             parts = urlsplit(url)
             if self.inline and parts.scheme == "data":
                 return super().fetch(url, headers)
             if parts.scheme == "file" and parts.netloc in ("", "localhost"):
-                path = self.serve(Path(unquote(parts.path)))
-                if path is not None:
-                    return super().fetch(path.resolve().as_uri(), headers)
+                try:
+                    served = self.serve(Path(unquote(parts.path)))
+                except HandoutsError as exc:
+                    self.reasons.append(str(exc))
+                    served = None
+                if served is not None:
+                    path, data = served
+                    kind = mimetypes.guess_type(path.name)[0] or "text/plain"  # as urllib's file handler
+                    fields = {"Content-Type": kind, "Content-Length": str(len(data))}
+                    return URLFetcherResponse(path.as_uri(), data, fields)
             self.refused.append(url)
             raise ValueError(f"refused to load {url}: outside the project")
 
@@ -154,6 +172,8 @@ def html_to_pdf(
         raise
     except Exception as exc:
         raise RenderError(f"WeasyPrint failed: {type(exc).__name__}: {exc}") from exc
+    if fetcher.reasons:  # a file of the project refused by name (a link out, a device, too large)
+        raise UnsafeResourceError(fetcher.reasons[0])
     if fetcher.refused:
         refused = ", ".join(sorted(set(fetcher.refused))[:3])
         raise UnsafeResourceError(

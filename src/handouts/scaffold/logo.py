@@ -8,9 +8,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from handouts.confine import MAX_LOGO_BYTES, FileTooLarge, RefusedFile, read_file
 from handouts.errors import UsageError
 
-MAX_LOGO_BYTES = 5_000_000
 SVG_NS = "http://www.w3.org/2000/svg"
 _HREF = re.compile(r"(^|\})href$")
 
@@ -29,20 +29,22 @@ class Logo:
 
 def read_logo(path: Path) -> Logo:
     """Read and decode a logo; raise UsageError (field `logo`) when it is unreadable or no image."""
+    # The user names this file (it is copied into the project): no fence, but the same rule
+    # otherwise, a regular file, its size told by stat() before it is read.
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_LOGO_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(
-            "{field}: cannot read {path}: {reason}", field="logo", path=path, reason=exc.strerror or exc
-        ) from None
-    if len(data) > MAX_LOGO_BYTES:
+        data = read_file(path, None, str(path), MAX_LOGO_BYTES)
+    except FileTooLarge:
         raise UsageError(
             "{field}: {path} is larger than {limit} MB; a logo needs far less",
             field="logo",
             path=path,
             limit=MAX_LOGO_BYTES // 1_000_000,
-        )
+        ) from None
+    except RefusedFile as exc:
+        reason = exc.reason.removeprefix("cannot read: ")
+        raise UsageError(
+            "{field}: cannot read {path}: {reason}", field="logo", path=path, reason=reason
+        ) from None
     kind = _raster(data) or _svg(data, path)
     if kind is None:
         raise UsageError(

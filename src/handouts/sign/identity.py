@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from handouts.confine import RefusedFile, read_file
 from handouts.errors import OutputError, Problem, ProjectError
+
+MAX_KEY_BYTES = 1_000_000  # a .p12 or a certificate is a few KB
 
 
 class SigningSettings(Protocol):
@@ -255,10 +258,7 @@ def _load(path: Path, secret: bytes) -> Identity:
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ProjectError(f"{path}: cannot read: {exc.strerror}") from exc
+    data = read_file(path, None, str(path), MAX_KEY_BYTES)  # regular, stat-first, bounded
     try:
         key, certificate, extra = pkcs12.load_key_and_certificates(data, secret)
     except ValueError:
@@ -279,9 +279,9 @@ def load_certificate_file(path: Path) -> Any:
     from cryptography import x509
 
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ProjectError(f"{path}: cannot read (signing.trusted): {exc.strerror}") from exc
+        data = read_file(path, None, str(path), MAX_KEY_BYTES)
+    except RefusedFile as exc:
+        raise ProjectError(f"{path}: {exc.reason} (signing.trusted)") from None
     try:
         return (
             x509.load_pem_x509_certificate(data)
@@ -335,8 +335,8 @@ def _public_certificate(path: Path) -> Any:
     if public_path(path).is_file():
         return load_certificate_file(public_path(path))
     try:
-        loaded = pkcs12.load_pkcs12(path.read_bytes(), None)
-    except (OSError, ValueError):
+        loaded = pkcs12.load_pkcs12(read_file(path, None, str(path), MAX_KEY_BYTES), None)
+    except (ProjectError, ValueError):
         return None
     return loaded.cert.certificate if loaded.cert is not None else None
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from handouts.confine import FileTooLarge, RefusedFile, read_file
 from handouts.errors import VERIFY_EXIT, PdfInputError
 from handouts.sign.identity import Trust
 
@@ -117,14 +118,12 @@ def verify_path(
     path: Path, trust: Trust, known: KnownDocuments | None = None, password: str | None = None
 ) -> VerifyResult:
     """Verify one file; an unreadable one becomes a result with status 'unreadable'."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_PDF_BYTES:
-            raise PdfInputError(f"{path}: larger than {MAX_PDF_BYTES // 1_000_000} MB, not one of our PDFs")
-        data = path.read_bytes()
-    except OSError as exc:
-        return VerifyResult(str(path), "unreadable", error=f"{path}: cannot read: {exc.strerror}")
-    except PdfInputError as exc:
+    try:  # a regular file, its size told by stat() before it is read (confine.py)
+        data = read_file(path, None, str(path), MAX_PDF_BYTES)
+    except FileTooLarge:
+        error = f"{path}: larger than {MAX_PDF_BYTES // 1_000_000} MB, not one of our PDFs"
+        return VerifyResult(str(path), "unreadable", error=error)
+    except RefusedFile as exc:
         return VerifyResult(str(path), "unreadable", error=str(exc))
     return verify_bytes(data, str(path), trust, known, password)
 

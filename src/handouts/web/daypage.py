@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 from flask.typing import ResponseReturnValue
 
 from handouts.errors import HandoutsError, ProjectError
-from handouts.packet.appointments import COLUMNS
+from handouts.packet.appointments import COLUMNS, MAX_BYTES
 from handouts.web import records
 from handouts.web.auth import current_user
 from handouts.web.day import Day, DayRow, OnMade, day_index, email_row, make_row, print_row
@@ -76,7 +76,7 @@ def upload() -> ResponseReturnValue:
         return _page(["Wait until the current run has finished."], 409)
     name = (upload.filename.replace("\\", "/").rsplit("/", 1)[-1] or "upload.csv")[:100]
     try:
-        desk.load(upload.stream.read(), name)
+        desk.load(upload.stream.read(MAX_BYTES + 1), name)  # one byte over: parse says too large
     except HandoutsError as exc:
         return _page(exc.lines(), 422)
     return redirect("/day/")

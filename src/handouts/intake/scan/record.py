@@ -42,13 +42,8 @@ def default_output(scan: Path) -> Path:
 
 def archive_scan(path: Path, project_root: Path | None) -> ArchiveResult:
     """Read one scanned form and make its record; raise PdfInputError unless the scan holds exactly one."""
-    try:
-        if path.stat().st_size > sources.MAX_SCAN_BYTES:
-            raise PdfInputError(f"{path}: larger than {sources.MAX_SCAN_BYTES // 1_000_000} MB")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PdfInputError(f"{path}: cannot read: {exc.strerror}") from exc
-    pages = sources.load_bytes(data, str(path)) if data else []
+    data = sources.read_scan(path)
+    pages = sources.load_bytes(data, str(path))
     if not pages:
         raise PdfInputError(f"{path}: empty file")
     ctx = read.context(project_root)
@@ -73,7 +68,7 @@ def archive_scan(path: Path, project_root: Path | None) -> ArchiveResult:
     return ArchiveResult(pdf, count, sum(1 for a in form.result.answers.values() if a), form.result, None)
 
 
-def _serve_nothing(path: Path) -> Path | None:
+def _serve_nothing(path: Path) -> tuple[Path, bytes] | None:
     """The record loads no file: its images are data: URLs and its fonts the system's."""
     return None
 

@@ -50,19 +50,29 @@ def sniff(data: bytes) -> str | None:
     return next((kind for magic, kind in MAGIC if data.startswith(magic)), None)
 
 
-def load(path: Path) -> list[ScanPage]:
-    """The pages of one scan file; raise PdfInputError when it cannot be read."""
+def read_scan(path: Path) -> bytes:
+    """A scan file the user names: a regular file (not a pipe, not /dev/zero), its size told by
+    stat() before reading (confine.read_file); raise PdfInputError when it cannot be read."""
+    from handouts.confine import FileTooLarge, RefusedFile, read_file
+
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise PdfInputError(f"{path}: cannot read: {exc.strerror}") from exc
-    if size == 0:
-        raise PdfInputError(f"{path}: empty file")
-    if size > MAX_SCAN_BYTES:
+        data = read_file(path, None, str(path), MAX_SCAN_BYTES)
+    except FileTooLarge:
         raise PdfInputError(
             f"{path}: larger than {MAX_SCAN_BYTES // 1_000_000} MB; scan fewer pages per file"
-        )
-    return load_bytes(path.read_bytes(), str(path))
+        ) from None
+    except RefusedFile as exc:
+        raise PdfInputError(f"{path}: {exc.reason}") from None
+    except OSError as exc:
+        raise PdfInputError(f"{path}: cannot read: {exc.strerror}") from exc
+    if not data:
+        raise PdfInputError(f"{path}: empty file")
+    return data
+
+
+def load(path: Path) -> list[ScanPage]:
+    """The pages of one scan file; raise PdfInputError when it cannot be read."""
+    return load_bytes(read_scan(path), str(path))
 
 
 def load_bytes(data: bytes, name: str) -> list[ScanPage]:
