@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from handouts.content.brandcheck import contrast, font_problem, image_problem
+from handouts.content.brandcheck import contrast, font_problem, image_problem, stamp_face, stamp_face_problem
 from handouts.content.catalogue import load_catalogue
 from handouts.project import Project
 
@@ -156,6 +156,23 @@ def test_a_font_that_is_not_installed_is_refused_with_similar_ones(make_project:
     message = font_problem("Comic Sans Pro")
     assert message is not None and "is not installed" in message and "install it" in message
     assert font_problem("DejaVu Sans") is None and font_problem("lato") is None
+
+
+def test_a_font_the_stamp_cannot_use_is_a_warning_not_a_silent_fallback(make_project: Make) -> None:
+    # Nimbus Sans (fonts-urw-base35, which ./dev installs) is an .otf with CFF outlines: the
+    # documents print in it, but a packet's "Prepared for" line cannot embed it.
+    face = stamp_face("Nimbus Sans")
+    assert face is not None and face.read_bytes()[:4] == b"OTTO"
+    root = make_project({"content/brands/tiny.yaml": BRAND.replace("font: DejaVu Sans", "font: Nimbus Sans")})
+    code, _, err = run_cli(root, "validate")
+    assert code == 0, err  # a warning: the brand still builds
+    assert (
+        "content/brands/tiny.yaml:6: warning: font: the regular face of 'Nimbus Sans' has CFF (PostScript) "
+        "outlines, so packets set the 'Prepared for' line in the field font (DejaVu Sans) instead"
+    ) in err, err
+    assert run_cli(root, "validate", "--strict")[0] != 0
+    for family in ("DejaVu Sans", "Lato", "Open Sans"):  # TrueType faces: the stamp uses them
+        assert stamp_face_problem(family) is None, family
 
 
 def test_a_brand_file_name_must_be_a_safe_folder_name(make_project: Make) -> None:

@@ -60,6 +60,8 @@ def check_brand(project: Project, brand_id: str, brand: Brand, yf: YamlFile) -> 
         message = font_problem(brand.font)
         if message:
             problem(("font",), message)
+        elif (message := stamp_face_problem(brand.font)) is not None:
+            problem(("font",), message, warning=True)
     for name, (use, needed) in COLOUR_USES.items():
         colour = getattr(brand.colors, name)
         ratio = contrast(colour, PAGE_BACKGROUND)
@@ -168,6 +170,51 @@ def font_problem(family: str) -> str | None:
     return (
         f"font: '{family}' is not installed, so the documents would print in another font: "
         f"install it, or name an installed family ({hint})"
+    )
+
+
+def stamp_face(family: str) -> Path | None:
+    """The regular face file fontconfig gives for family, or None if it gives another family."""
+    escaped = "".join(f"\\{c}" if c in "\\-:,=" else c for c in family)
+    try:
+        found = subprocess.run(
+            ["fc-match", "--format", "%{file}\n%{family}", f"{escaped}:regular:roman"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path, _, families = found.partition("\n")
+    names = {name.replace("\\-", "-").strip().lower() for name in families.split(",")}
+    if family.strip().lower() not in names:
+        return None  # another family stands in (font_problem says so)
+    return Path(path)
+
+
+def stamp_face_problem(family: str, path: Path | None = None) -> str | None:
+    """Why a packet's 'Prepared for' line cannot be set in family's regular face, or None.
+
+    The stamp embeds the face itself (render/stampfont.py), which needs TrueType outlines
+    (glyf) in a .ttf/.otf file; a CFF face ("OTTO"), a Type 1 or a collection is not used.
+    path: the face if already found with stamp_face.
+    """
+    path = path or stamp_face(family)
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        head = b""
+    if path.suffix.lower() in (".ttf", ".otf") and head in (b"\x00\x01\x00\x00", b"true"):
+        return None
+    kind = "CFF (PostScript) outlines" if head == b"OTTO" else f"a {path.suffix or 'font'} file"
+    return (
+        f"font: the regular face of '{family}' has {kind}, so packets set the 'Prepared for' "
+        "line in the field font (DejaVu Sans) instead: install a TrueType (.ttf) version of "
+        "the font to have it in the brand's font"
     )
 
 

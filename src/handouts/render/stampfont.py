@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -36,23 +35,13 @@ _BFCHAR_BLOCK = 100  # a CMap's bfchar block holds at most 100 entries
 
 
 def face_file(family: str) -> Path | None:
-    """The regular face fontconfig gives for family, or None if it gives another family."""
-    escaped = "".join(f"\\{c}" if c in "\\-:,=" else c for c in family)
-    try:
-        found = subprocess.run(
-            ["fc-match", "--format", "%{file}\n%{family}", f"{escaped}:regular:roman"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+    """The brand's regular TrueType face, or None (validate warns: content.brandcheck)."""
+    from handouts.content.brandcheck import stamp_face, stamp_face_problem
+
+    path = stamp_face(family)
+    if path is None or stamp_face_problem(family, path) is not None:
         return None
-    path, _, families = found.partition("\n")
-    names = {name.replace("\\-", "-").strip().lower() for name in families.split(",")}
-    if family.strip().lower() not in names or not path.endswith((".ttf", ".otf", ".TTF", ".OTF")):
-        return None  # another family stands in (brandcheck warns): the stamp keeps the field font
-    return Path(path)
+    return path
 
 
 def add_brand_font(pdf_bytes: bytes, family: str, ranges: tuple[tuple[int, int], ...]) -> bytes:
