@@ -36,6 +36,17 @@ def _copies(cat: Catalogue, tmp: Path) -> tuple[Path, Path]:
     return pair[0], pair[1]
 
 
+def _count(database: Path, query: str) -> int:
+    """The query's count, 0 if there is no register yet."""
+    if not database.exists():
+        return 0
+    with sqlite3.connect(database) as con:
+        try:
+            return int(con.execute(query).fetchone()[0])
+        except sqlite3.OperationalError:  # no table yet
+            return 0
+
+
 def import_ms(module: str, runs: int = 5) -> float:
     """Median cumulative import time of module in a fresh interpreter (python -X importtime)."""
     found = []
@@ -103,14 +114,15 @@ def figure_record_batch(cat: Catalogue, tmp: Path, brand: str, rows: int = 500) 
     csv_file.write_text("\n".join([header, *lines_csv]) + "\n", "utf-8")
     # Run off, on, on, off (each into a new folder): a load that rises or falls during the
     # figure weighs on both alike, and each run pays its start (and the consent check) once.
+    query = "SELECT count(DISTINCT event) FROM register_entries WHERE source = 'batch'"
+    # The copy carries what earlier figures recorded (figure 8's day): count only this figure's.
+    before = _count(on / "register.sqlite", query)
     seconds: dict[Path, float] = {on: 0.0, off: 0.0}
     for n, root in enumerate((off, on, on, off)):
         out = tmp / f"day-{root.name}-{n}"
         cmd = [HANDOUTS, "--project", root, "-q", "packets", "--csv", csv_file, "--out", out]
         seconds[root] += check(run_timed(cmd, cwd=root), "packets").seconds
-    query = "SELECT count(DISTINCT event) FROM register_entries WHERE source = 'batch'"
-    with sqlite3.connect(on / "register.sqlite") as con:
-        recorded = int(con.execute(query).fetchone()[0])
+    recorded = _count(on / "register.sqlite", query) - before
     rate_on, rate_off = 2 * rows / seconds[on], 2 * rows / seconds[off]
     ratio = rate_on / rate_off
     lines = [
