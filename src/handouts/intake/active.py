@@ -63,9 +63,23 @@ def _chain_problems(action: Any) -> list[str]:
 def reachable(root: Any, found: list[str] | None = None) -> Iterator[DictionaryObject]:
     """Every dictionary (and stream) reachable from the catalog downwards, once each; past
     MAX_OBJECTS, stop (and say so in found)."""
+    return walk([root], skip=_SKIPPED, limit=MAX_OBJECTS, found=found)
+
+
+def walk(
+    roots: list[Any],
+    seen: set[int] | None = None,
+    *,
+    skip: frozenset[str] | set[str] = frozenset(),
+    limit: int | None = None,
+    found: list[str] | None = None,
+) -> Iterator[DictionaryObject]:
+    """Every dictionary (and stream) reachable from roots, once each, not through the keys in
+    skip. The numbers of the indirect objects met are added to seen; past limit objects, stop
+    (and say so in found)."""
     found = [] if found is None else found
-    seen: set[int] = set()
-    stack: list[Any] = [root]
+    seen = set() if seen is None else seen
+    stack: list[Any] = list(roots)
     count = 0
     while stack:
         obj = stack.pop()
@@ -75,12 +89,12 @@ def reachable(root: Any, found: list[str] | None = None) -> Iterator[DictionaryO
             seen.add(obj.idnum)
             obj = obj.get_object()
         count += 1
-        if count > MAX_OBJECTS:
-            found.append(f"more than {MAX_OBJECTS} objects (not checked further)")
+        if limit is not None and count > limit:
+            found.append(f"more than {limit} objects (not checked further)")
             return
         if isinstance(obj, DictionaryObject):
             yield obj
-            stack.extend(obj.raw_get(k) for k in obj if k not in _SKIPPED)
+            stack.extend(obj.raw_get(k) for k in obj if k not in skip)
         elif isinstance(obj, ArrayObject):
             stack.extend(obj)
 

@@ -34,7 +34,6 @@ from pypdf.generic import (
     ByteStringObject,
     DecodedStreamObject,
     DictionaryObject,
-    IndirectObject,
     NameObject,
     NumberObject,
     StreamObject,
@@ -118,22 +117,12 @@ def _reachable(writer: PdfWriter, seen: set[int] | None = None) -> Iterator[Dict
 
     The numbers of the indirect objects met are added to seen.
     """
-    seen = set() if seen is None else seen
-    stack: list[Any] = [writer.root_object.indirect_reference]
+    from handouts.intake.active import walk
+
+    roots: list[Any] = [writer.root_object.indirect_reference]
     if writer._info is not None:
-        stack.append(writer._info.indirect_reference)
-    while stack:
-        obj = stack.pop()
-        if isinstance(obj, IndirectObject):
-            if obj.idnum in seen:
-                continue
-            seen.add(obj.idnum)
-            obj = obj.get_object()
-        if isinstance(obj, DictionaryObject):
-            yield obj
-            stack.extend(obj.raw_get(k) for k in obj)
-        elif isinstance(obj, ArrayObject):
-            stack.extend(obj)
+        roots.append(writer._info.indirect_reference)
+    return walk(roots, seen)
 
 
 def _sanitise(writer: PdfWriter) -> None:
