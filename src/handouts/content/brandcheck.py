@@ -173,6 +173,7 @@ def font_problem(family: str) -> str | None:
     )
 
 
+@cache  # as installed_families: one fc-match per family and process (validate, then each stamp page)
 def stamp_face(family: str) -> Path | None:
     """The regular face file fontconfig gives for family, or None if it gives another family."""
     escaped = "".join(f"\\{c}" if c in "\\-:,=" else c for c in family)
